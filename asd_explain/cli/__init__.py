@@ -1,0 +1,1 @@
+"""The ``asd-explain`` command line: thin click commands over library functions."""

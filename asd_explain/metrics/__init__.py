@@ -1,0 +1,1 @@
+"""Metrics: the official AVA average precision, deletion/insertion, pointing game."""

@@ -1,0 +1,1 @@
+"""Dataset preparation for asd_explain: AVA-ActiveSpeaker, WASD and the synthetic corpus (``asd-prep``)."""

@@ -1,0 +1,1 @@
+"""``asd-prep`` subcommands, one module each (see asd_explain.cli.registry)."""
