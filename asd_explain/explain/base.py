@@ -46,7 +46,7 @@ class Explainer(ABC):
     def __call__(self, inputs: torch.Tensor, targets: Sequence[Target] | None = None) -> torch.Tensor:
         return self.explain(inputs, targets).maps
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (optional hook, default: nothing to release)
         """Release hooks; the default has none."""
 
     def __enter__(self) -> "Explainer":

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
-from .block import SqueezeExcite, Squeeze
+from .block import Squeeze, SqueezeExcite
 
 SE_NAME = "se_explain"
 _POOLING = (

@@ -1,0 +1,145 @@
+"""`shapes`: a generated image dataset whose evidence is known.
+
+Each image holds one small class-defining object (a filled circle, square, triangle, star, cross or
+diamond) at a random place on a cluttered background (colour gradient, noise texture, random line
+segments, open polylines and dots, none of which is a closed class shape). The object's pixel mask is
+returned with the image, so a heatmap can be checked against it (pointing game, energy in mask).
+
+Every image is a pure function of (seed, split, index): the dataset needs no files, and the same index
+always gives the same image. ``export_shapes`` writes a split to disk (PNG images, PNG masks, CSV).
+"""
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+CLASSES = ("circle", "square", "triangle", "star", "cross", "diamond")
+SPLITS = {"train": 0, "val": 1, "test": 2}
+
+
+@dataclass(frozen=True)
+class ShapesSample:
+    """image: (H, W, 3) uint8 RGB; mask: (H, W) bool (the object); label: index into CLASSES."""
+
+    image: np.ndarray
+    mask: np.ndarray
+    label: int
+    box: tuple[int, int, int, int]  # x1, y1, x2, y2 of the object, pixels
+
+
+def make_shapes_sample(index: int, *, split: str = "train", seed: int = 0, image_size: int = 128) -> ShapesSample:
+    """The ``index``-th image of a split: deterministic in (seed, split, index)."""
+    if split not in SPLITS:
+        raise ValueError(f"shapes: unknown split {split!r} (valid: {', '.join(SPLITS)})")
+    rng = np.random.default_rng([seed, SPLITS[split], index])
+    label = int(index % len(CLASSES))
+    image = _background(rng, image_size)
+    _clutter(rng, image)
+    mask = _object_mask(rng, CLASSES[label], image_size)
+    colour = _contrasting_colour(rng, image[mask].mean(axis=0))
+    shade = rng.uniform(0.85, 1.15, size=(image_size, image_size, 1))
+    obj = np.clip(colour[None, None, :] * shade, 0, 255)
+    image[mask] = obj[mask].astype(np.uint8)
+    ys, xs = np.nonzero(mask)
+    box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+    return ShapesSample(image=image, mask=mask, label=label, box=box)
+
+
+def _background(rng: np.random.Generator, size: int) -> np.ndarray:
+    corners = rng.uniform(30, 225, size=(2, 2, 3)).astype(np.float32)
+    grad = cv2.resize(corners, (size, size), interpolation=cv2.INTER_LINEAR)
+    coarse = rng.normal(0, 25, size=(size // 8, size // 8, 3)).astype(np.float32)
+    texture = cv2.resize(coarse, (size, size), interpolation=cv2.INTER_CUBIC)
+    fine = rng.normal(0, 10, size=(size, size, 3)).astype(np.float32)
+    return np.clip(grad + texture + fine, 0, 255).astype(np.uint8)
+
+
+def _clutter(rng: np.random.Generator, image: np.ndarray) -> None:
+    size = image.shape[0]
+    for _ in range(rng.integers(6, 14)):  # line segments
+        p1 = tuple(int(v) for v in rng.integers(0, size, 2))
+        p2 = tuple(int(v) for v in rng.integers(0, size, 2))
+        cv2.line(image, p1, p2, _colour(rng), int(rng.integers(1, 3)), cv2.LINE_AA)
+    for _ in range(rng.integers(2, 5)):  # open polylines (never closed, never filled)
+        pts = rng.integers(0, size, size=(int(rng.integers(3, 6)), 2)).astype(np.int32)
+        cv2.polylines(image, [pts], False, _colour(rng), int(rng.integers(1, 3)), cv2.LINE_AA)
+    for _ in range(rng.integers(5, 15)):  # dots
+        centre = tuple(int(v) for v in rng.integers(0, size, 2))
+        cv2.circle(image, centre, int(rng.integers(1, 3)), _colour(rng), -1, cv2.LINE_AA)
+
+
+def _object_mask(rng: np.random.Generator, shape: str, size: int) -> np.ndarray:
+    radius = rng.uniform(0.11, 0.16) * size  # objects 28-41 px across at 128 px
+    margin = radius + 2
+    cx, cy = rng.uniform(margin, size - margin, 2)
+    angle = rng.uniform(-15, 15) * math.pi / 180
+    canvas = np.zeros((size, size), np.uint8)
+    if shape == "circle":
+        cv2.circle(canvas, (round(cx), round(cy)), round(radius), 1, -1)
+        return canvas.astype(bool)
+    pts = _polygon(shape, radius)
+    rot = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+    pts = pts @ rot.T + np.array([cx, cy])
+    cv2.fillPoly(canvas, [np.round(pts).astype(np.int32)], 1)
+    return canvas.astype(bool)
+
+
+def _polygon(shape: str, r: float) -> np.ndarray:
+    if shape == "square":
+        a = r * 0.85
+        return np.array([[-a, -a], [a, -a], [a, a], [-a, a]])
+    if shape == "diamond":
+        return np.array([[0, -r], [r * 0.75, 0], [0, r], [-r * 0.75, 0]])
+    if shape == "triangle":
+        return np.array([[r * math.cos(t), r * math.sin(t)] for t in np.radians([-90, 30, 150])])
+    if shape == "star":
+        angles = np.radians(np.arange(10) * 36 - 90)
+        radii = np.where(np.arange(10) % 2 == 0, r, r * 0.45)
+        return np.stack([radii * np.cos(angles), radii * np.sin(angles)], axis=1)
+    if shape == "cross":
+        a, b = r, r * 0.33
+        return np.array([[-b, -a], [b, -a], [b, -b], [a, -b], [a, b], [b, b],
+                         [b, a], [-b, a], [-b, b], [-a, b], [-a, -b], [-b, -b]])
+    raise ValueError(f"unknown shape {shape!r}")
+
+
+def _colour(rng: np.random.Generator) -> tuple[int, int, int]:
+    return tuple(int(v) for v in rng.integers(0, 256, 3))
+
+
+def _contrasting_colour(rng: np.random.Generator, background: np.ndarray) -> np.ndarray:
+    """A random colour at least ~90 (L2 in RGB) away from the mean background under the object."""
+    for _ in range(50):
+        colour = rng.uniform(0, 255, 3)
+        if np.linalg.norm(colour - background) > 90:
+            return colour
+    return 255.0 - background
+
+
+def export_shapes(out_dir: str | Path, *, count: int, split: str = "train", seed: int = 0,
+                  image_size: int = 128) -> Path:
+    """Write ``count`` images of a split as PNGs with their masks and a ``labels.csv`` (index, file,
+    mask_file, label, class_name, x1, y1, x2, y2). Existing files are rewritten identically."""
+    out = Path(out_dir) / split
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    (out / "masks").mkdir(parents=True, exist_ok=True)
+    rows = []
+    for index in tqdm(range(count), desc=f"shapes {split}", unit="img"):
+        sample = make_shapes_sample(index, split=split, seed=seed, image_size=image_size)
+        name = f"{index:06d}.png"
+        cv2.imwrite(str(out / "images" / name), cv2.cvtColor(sample.image, cv2.COLOR_RGB2BGR))
+        cv2.imwrite(str(out / "masks" / name), sample.mask.astype(np.uint8) * 255)
+        rows.append([index, f"images/{name}", f"masks/{name}", sample.label, CLASSES[sample.label], *sample.box])
+    tmp = out / "labels.csv.tmp"
+    with tmp.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["index", "file", "mask_file", "label", "class_name", "x1", "y1", "x2", "y2"])
+        writer.writerows(rows)
+    tmp.replace(out / "labels.csv")
+    return out

@@ -1,0 +1,66 @@
+"""Localisation metrics for saliency maps where the evidence is known (a ground-truth mask).
+
+- Pointing game (Zhang et al. 2016): a hit when the map's maximum lies inside the mask, or within
+  ``tolerance_px`` pixels of it (Euclidean distance; 0 = strictly inside). Ties for the maximum: the
+  first position in row-major order is the one that points.
+- Energy in mask: the share of the map's mass inside the mask, sum(map * mask) / sum(map), with
+  negative map values clipped to 0; a map with no mass scores 0.
+Maps and masks are (B, H, W) for images and spectrograms, or (B, T, H, W) for video (one score per
+frame, all frames at once).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+def check_mask_size(maps: torch.Tensor, masks: torch.Tensor) -> None:
+    """Raise a one-line error naming both sizes when ``masks`` does not match ``maps``."""
+    if tuple(masks.shape) != tuple(maps.shape):
+        raise ValueError(
+            f"mask size {tuple(masks.shape)} does not match map size {tuple(maps.shape)} "
+            "(masks must have the maps' shape: (B, H, W) or (B, T, H, W))"
+        )
+
+
+def pointing_game(maps: torch.Tensor, masks: torch.Tensor, tolerance_px: float = 0) -> torch.Tensor:
+    """Hits of the pointing game: maps, masks (B, [T,] H, W) -> bool (B,) or (B, T)."""
+    check_mask_size(maps, masks)
+    if maps.dim() < 3:
+        raise ValueError(f"maps must be (B, H, W) or (B, T, H, W), got {tuple(maps.shape)}")
+    if tolerance_px < 0:
+        raise ValueError(f"tolerance_px must be >= 0, got {tolerance_px}")
+    masks = masks.bool()
+    if tolerance_px > 0:
+        masks = dilate(masks, tolerance_px)
+    flat_maps = maps.flatten(-2)
+    peak = flat_maps.argmax(dim=-1, keepdim=True)  # first maximum in row-major order
+    return masks.flatten(-2).gather(-1, peak).squeeze(-1)
+
+
+def energy_in_mask(maps: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """Share of map mass inside the mask: maps, masks (B, [T,] H, W) -> float (B,) or (B, T)."""
+    check_mask_size(maps, masks)
+    mass = maps.float().clamp_min(0).flatten(-2)
+    inside = (mass * masks.flatten(-2).float()).sum(-1)
+    total = mass.sum(-1)
+    return torch.where(total > 0, inside / total.clamp_min(1e-12), torch.zeros_like(total))
+
+
+def dilate(masks: torch.Tensor, radius_px: float) -> torch.Tensor:
+    """Grow bool masks (..., H, W) by a disk of ``radius_px`` (every pixel within that distance)."""
+    reach = int(math.floor(radius_px))
+    offsets = torch.arange(-reach, reach + 1, dtype=torch.float32)
+    disk = (offsets[:, None] ** 2 + offsets[None, :] ** 2) <= radius_px**2
+    shape = masks.shape
+    planes = masks.reshape(-1, 1, *shape[-2:]).float()
+    kernel = disk.float().to(planes.device)[None, None]
+    grown = F.conv2d(planes, kernel, padding=reach) > 0.5
+    return grown.reshape(shape)
+
+
+def pointing_hits(maps: torch.Tensor, masks: torch.Tensor, tolerance_px: float = 0) -> torch.Tensor:
+    """Same as ``pointing_game`` (the name the image recipe uses)."""
+    return pointing_game(maps, masks, tolerance_px)
