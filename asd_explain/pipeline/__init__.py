@@ -1,0 +1,1 @@
+"""Video file -> face tracks -> crops -> scores -> explanations (``asd-explain explain VIDEO``)."""
