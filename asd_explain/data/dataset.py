@@ -1,0 +1,175 @@
+"""``TrackDataset``: a torch Dataset over a track store, and ``collate`` into padded batch tensors.
+
+Items (dicts with uint8 ``face``/``body`` crops ``(T, H, W[, 3])``, audio features, labels) are addressed
+by an int (a whole track, or a fixed clip when ``clip_frames`` is set) or by a key ``(track_index, start,
+n_frames[, epoch])`` as the batch samplers of :mod:`asd_explain.data.sampler` yield them; ``collate``
+normalises the crops. Augmentation draws from an RNG seeded by ``(seed, epoch, track_index, start)``, so a batch is the
+same whichever DataLoader worker builds it.
+
+Batch dict from ``collate`` (B items, T = longest item, padding masked out):
+``face (B, T, 1, Hf, Wf) float32`` normalised ``(x / 255 - 0.4161) / 0.1688`` (grey; RGB uses the ImageNet
+mean/std per channel), ``body (B, T, C, Hb, Wb) float32`` (same normalisation), ``audio (B, 4T, F) float32``,
+``labels (B, T) int64`` (1 = SPEAKING_AUDIBLE, else 0), ``label_mask (B, T) bool``, ``timestamps_s (B, T)
+float64`` (0 on padding), ``entity_ids``, ``video_ids`` (lists of str), ``fps (B,) float64``.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, get_worker_info
+
+from .audio_features import AUDIO_FRAMES_PER_VIDEO_FRAME, AudioFeatureConfig, audio_features
+from .augment import augment_frames, maybe_mix_audio
+from .store import MODALITIES, TrackStore
+
+GREY_MEAN, GREY_STD = 0.4161, 0.1688
+RGB_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
+RGB_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+
+
+_SCALES = np.concatenate([[1.0 / (255.0 * GREY_STD)], 1.0 / (255.0 * RGB_STD)]).astype(np.float32)
+_SHIFTS = np.concatenate([[-GREY_MEAN / GREY_STD], -RGB_MEAN / RGB_STD]).astype(np.float32)
+
+
+def normalise_frames(frames: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``(T, H, W)`` grey or ``(T, H, W, 3)`` RGB uint8 -> ``(T, C, H, W) float32`` normalised
+    (``x * scale + shift`` per channel, written into ``out`` when given)."""
+    grey = frames.ndim == 3
+    shape = (frames.shape[0], 1 if grey else 3, frames.shape[1], frames.shape[2])
+    out = np.empty(shape, np.float32) if out is None else out
+    for channel in range(shape[1]):
+        source = frames if grey else frames[..., channel]
+        target = out[:, channel]
+        k = 0 if grey else channel + 1
+        np.multiply(source, _SCALES[k], out=target, casting="unsafe")
+        target += _SHIFTS[k]
+    return out
+
+
+class TrackDataset(Dataset):
+    """Items of a :class:`TrackStore` as dicts of arrays (see module doc for the batch layout)."""
+
+    def __init__(self, store: TrackStore | str | os.PathLike, *, clip_frames: int | None = None,
+                 audio_feature: str = "logmel", n_mels: int = 40, augment: bool = False,
+                 modalities: Sequence[str] = MODALITIES, seed: int = 0) -> None:
+        self.store = store if isinstance(store, TrackStore) else TrackStore(store)
+        unknown = [m for m in modalities if m not in MODALITIES]
+        if unknown:
+            raise ValueError(f"unknown modality {unknown[0]!r} (expected some of {', '.join(MODALITIES)})")
+        if "body" in modalities and self.store.settings.get("body_source", "none") == "none":
+            raise ValueError(f"{self.store.path}: store has no body crops (body_source none); "
+                             f"leave 'body' out of modalities")
+        self.modalities = tuple(modalities)
+        self.audio_config = AudioFeatureConfig(kind=audio_feature, n_mels=n_mels)
+        self.augment = augment
+        self.seed = seed
+        self.clip_frames = clip_frames
+        self.lengths = self.store.lengths
+        self.clips = self._fixed_clips(clip_frames) if clip_frames else None
+
+    def _fixed_clips(self, clip_frames: int) -> np.ndarray:
+        """``(n, 3)`` (track, start, n_frames): consecutive clips of each track; a short track is one clip."""
+        rows = []
+        for track, length in enumerate(self.lengths.tolist()):
+            for start in range(0, max(length - clip_frames, 0) + 1, clip_frames):
+                rows.append((track, start, min(clip_frames, length)))
+        return np.array(rows, dtype=np.int64).reshape(-1, 3)
+
+    def __len__(self) -> int:
+        return len(self.clips) if self.clips is not None else len(self.lengths)
+
+    def _key(self, key) -> tuple[int, int, int, int]:
+        if isinstance(key, (tuple, list)):
+            track, start, n_frames = (int(k) for k in key[:3])
+            return track, start, n_frames, int(key[3]) if len(key) > 3 else 0
+        index = int(key)
+        if self.clips is not None:
+            track, start, n_frames = self.clips[index].tolist()
+            return track, start, n_frames, 0
+        return index, 0, int(self.lengths[index]), 0
+
+    def __getitem__(self, key) -> dict[str, Any]:
+        track_index, start, n_frames, epoch = self._key(key)
+        entity_id = self.store.entity_ids[track_index]
+        track = self.store.read(entity_id, start, start + n_frames, modalities=self.modalities)
+        rng = np.random.default_rng([self.seed, epoch, track_index, start]) if self.augment else None
+        item: dict[str, Any] = {
+            "entity_id": entity_id, "video_id": track.video_id, "fps": track.fps,
+            "timestamps_s": track.timestamps_s.astype(np.float64),
+            "labels": (track.labels == 1).astype(np.int64),
+        }
+        for name in ("face", "body"):
+            frames = getattr(track, name)
+            if name in self.modalities and frames is not None:
+                if rng is not None:
+                    frames, _ = augment_frames(frames, rng)
+                item[name] = frames  # uint8; collate normalises straight into the batch tensor
+        if "audio" in self.modalities:
+            audio = track.audio
+            if rng is not None:
+                audio = maybe_mix_audio(audio, lambda: self._other_audio(track_index, rng), rng)
+            item["audio"] = audio_features(audio, track.timestamps_s, track.fps, self.audio_config)
+        return item
+
+    def _other_audio(self, track_index: int, rng: np.random.Generator) -> np.ndarray:
+        if len(self.lengths) < 2:
+            return self.store.read_audio(self.store.entity_ids[track_index])[0]
+        other = int(rng.integers(len(self.lengths) - 1))
+        other += other >= track_index
+        return self.store.read_audio(self.store.entity_ids[other])[0]
+
+
+def _empty(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+    """A new tensor; in a DataLoader worker it lives in shared memory already (no copy on the way out)."""
+    if get_worker_info() is None:
+        return torch.empty(shape, dtype=dtype)
+    numel = int(np.prod(shape))
+    storage = torch.empty(0, dtype=dtype)._typed_storage()._new_shared(numel)
+    return torch.empty(0, dtype=dtype).set_(storage).view(shape)
+
+
+def _pad_stack(arrays: list[np.ndarray], length: int, dtype: torch.dtype, fill: float = 0) -> torch.Tensor:
+    out = _empty((len(arrays), length, *arrays[0].shape[1:]), dtype)
+    view = out.numpy()
+    for i, array in enumerate(arrays):
+        view[i, :len(array)] = array
+        view[i, len(array):] = fill
+    return out
+
+
+def _stack_frames(frames: list[np.ndarray], length: int) -> torch.Tensor:
+    """uint8 ``(T_i, H, W[, 3])`` crops -> normalised ``(B, length, C, H, W) float32``, zero padding."""
+    first = frames[0]
+    channels = 3 if first.ndim == 4 else 1
+    out = _empty((len(frames), length, channels, first.shape[1], first.shape[2]), torch.float32)
+    view = out.numpy()
+    for i, array in enumerate(frames):
+        normalise_frames(array, out=view[i, :len(array)])
+        view[i, len(array):] = 0.0
+    return out
+
+
+def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Pad items to the longest (T frames, 4T audio frames) and stack into the batch dict (module doc);
+    face/body crops are normalised here, once, straight into the batch tensors."""
+    length = max(len(item["labels"]) for item in items)
+    batch: dict[str, Any] = {
+        "labels": _pad_stack([item["labels"] for item in items], length, torch.int64),
+        "label_mask": _pad_stack([np.ones(len(item["labels"]), dtype=bool) for item in items], length,
+                                 torch.bool),
+        "timestamps_s": _pad_stack([item["timestamps_s"] for item in items], length, torch.float64),
+        "entity_ids": [item["entity_id"] for item in items],
+        "video_ids": [item["video_id"] for item in items],
+        "fps": torch.tensor([item["fps"] for item in items], dtype=torch.float64),
+    }
+    for name in ("face", "body"):
+        if name in items[0]:
+            batch[name] = _stack_frames([item[name] for item in items], length)
+    if "audio" in items[0]:
+        batch["audio"] = _pad_stack([item["audio"] for item in items], AUDIO_FRAMES_PER_VIDEO_FRAME * length,
+                                    torch.float32)
+    return batch

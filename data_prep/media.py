@@ -1,0 +1,149 @@
+"""Reading the source videos: which files, stream facts, nearest frames, and the audio (PyAV, once per video).
+
+Frames are read by :mod:`data_prep.video_frames`.
+
+Timeline: every time in the toolkit is in seconds from the video stream's first presentation time (the
+first frame is at about 0 s), as decord and OpenCV report it. Audio times are moved onto the same timeline
+(audio presentation time minus the video stream's start time), so a file whose streams start at 2 s still
+gives audio sample k at ``t0_s + k / 16000`` on the frames' timeline.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+from scipy.signal import resample_poly
+
+VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov")
+
+
+class MediaError(Exception):
+    """A video that cannot be used; ``kind`` is the report code (missing_video, corrupt_video, no_audio)."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def find_videos(folder: str | Path) -> dict[str, Path]:
+    """``{video_id: path}`` for every ``<video_id>.<ext>`` in ``folder`` (ext in VIDEO_EXTENSIONS, first wins)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: videos folder not found")
+    found: dict[str, Path] = {}
+    rank = {ext: i for i, ext in enumerate(VIDEO_EXTENSIONS)}
+    for path in sorted(folder.iterdir()):
+        ext = path.suffix.lower()
+        if ext in rank and path.is_file():
+            current = found.get(path.stem)
+            if current is None or rank[ext] < rank[current.suffix.lower()]:
+                found[path.stem] = path
+    return found
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    """What PyAV's demuxer says about a file, without decoding it."""
+
+    video_start_s: float
+    has_audio: bool
+    audio_rate_hz: int | None
+
+
+def probe_streams(path: Path) -> StreamInfo:
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise MediaError("corrupt_video", f"{path}: no video stream")
+            video = container.streams.video[0]
+            start = float(video.start_time * video.time_base) if video.start_time is not None else 0.0
+            audio = container.streams.audio[0] if container.streams.audio else None
+            return StreamInfo(start, audio is not None, audio.rate if audio is not None else None)
+    except (av.FFmpegError, OSError, UnicodeDecodeError) as err:
+        raise MediaError("corrupt_video", f"{path}: cannot open ({err})") from None
+
+
+def _short(err: Exception) -> str:
+    text = str(err).strip().splitlines()
+    return text[0][:200] if text else type(err).__name__
+
+
+def nearest_frames(frame_times_s: np.ndarray, timestamps_s: np.ndarray, fps: float
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest real frame of each timestamp: ``(indices (n,) int64, inside (n,) bool)``.
+
+    ``inside`` is False for a timestamp more than one frame duration before the first frame or after the
+    last frame's start (the row points past the end of the video).
+    """
+    pos = np.searchsorted(frame_times_s, timestamps_s)
+    right = np.clip(pos, 0, len(frame_times_s) - 1)
+    left = np.clip(pos - 1, 0, len(frame_times_s) - 1)
+    use_left = np.abs(timestamps_s - frame_times_s[left]) <= np.abs(frame_times_s[right] - timestamps_s)
+    indices = np.where(use_left, left, right).astype(np.int64)
+    period = 1.0 / fps
+    inside = (timestamps_s >= frame_times_s[0] - period) & (timestamps_s <= frame_times_s[-1] + period)
+    return indices, inside
+
+
+def _frame_samples(frame: av.AudioFrame) -> np.ndarray:
+    """(channels, samples) float32 in [-1, 1] of one decoded audio frame, whatever its sample format."""
+    data = frame.to_ndarray()
+    channels = len(frame.layout.channels)
+    if not frame.format.is_planar:
+        data = data.reshape(-1, channels).T
+    kind = data.dtype
+    if kind == np.int16:
+        return data.astype(np.float32) / 32768.0
+    if kind == np.int32:
+        return (data / 2147483648.0).astype(np.float32)
+    if kind == np.uint8:
+        return (data.astype(np.float32) - 128.0) / 128.0
+    return data.astype(np.float32)
+
+
+def decode_audio(path: Path, start_s: float, end_s: float, video_start_s: float = 0.0,
+                 sample_rate_hz: int = 16000, *, seek: bool = True) -> tuple[np.ndarray, float]:
+    """Mono audio covering ``[start_s, end_s]`` (as far as the file has it): ``(samples (N,) float32, t0_s)``.
+
+    Times are on the frames' timeline (see module doc); sample ``k`` is at ``t0_s + k / sample_rate_hz``.
+    Decodes from the last seek point before ``start_s`` (one pass), mixes channels by averaging and
+    resamples with a polyphase filter (scipy ``resample_poly``), which keeps the time of sample 0.
+    """
+    try:
+        container = av.open(str(path))
+    except (av.FFmpegError, OSError) as err:
+        raise MediaError("corrupt_video", f"{path}: cannot open ({err})") from None
+    with container:
+        if not container.streams.audio:
+            raise MediaError("no_audio", f"{path}: video has no audio track")
+        stream = container.streams.audio[0]
+        abs_start = start_s + video_start_s
+        seek = seek and abs_start > 2.0
+        if seek:
+            container.seek(int((abs_start - 1.0) / stream.time_base), stream=stream, backward=True)
+        pieces, t0, rate = [], None, None
+        try:
+            for frame in container.decode(stream):
+                if frame.pts is None:
+                    continue
+                t = float(frame.pts * stream.time_base) - video_start_s
+                if t0 is None:
+                    if seek and t > start_s:  # the seek overshot: decode from the beginning instead
+                        return decode_audio(path, start_s, end_s, video_start_s, sample_rate_hz, seek=False)
+                    t0, rate = t, frame.sample_rate
+                pieces.append(_frame_samples(frame).mean(axis=0))
+                if t > end_s:
+                    break
+        except av.FFmpegError as err:
+            if not pieces:
+                raise MediaError("corrupt_video", f"{path}: audio cannot be decoded ({err})") from None
+    if not pieces:
+        raise MediaError("no_audio", f"{path}: audio track has no samples")
+    samples = np.concatenate(pieces)
+    ratio = Fraction(sample_rate_hz, rate)
+    if ratio != 1:
+        samples = resample_poly(samples, ratio.numerator, ratio.denominator).astype(np.float32)
+    return samples, t0
