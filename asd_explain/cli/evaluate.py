@@ -1,0 +1,40 @@
+"""``asd-explain evaluate``: AVA-format predictions, official AP and per-category AP of a checkpoint."""
+from __future__ import annotations
+
+import click
+
+
+@click.command("evaluate")
+@click.option("--checkpoint", required=True, type=click.Path(dir_okay=False), help="A training checkpoint (.pt).")
+@click.option("--data", required=True, type=click.Path(file_okay=False),
+              help="Track store, or a folder with one store per split.")
+@click.option("--split", default="val", show_default=True, help="Split to evaluate (store subfolder).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--categories", type=click.Path(dir_okay=False), default=None,
+              help="Category file for per-category AP (WASD dataset_division.txt / wasd_metadata.csv / "
+                   "video_id,category CSV); default: categories recorded in the store.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1 ...")
+@click.option("--chunk-frames", default=256, show_default=True, help="Longest piece of a track scored at once.")
+@click.option("--batch-frames", default=1024, show_default=True, help="Frames per batch.")
+@click.option("--workers", default=0, show_default=True, help="DataLoader worker processes.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def command(checkpoint: str, data: str, split: str, out_dir: str, categories: str | None, device: str,
+            chunk_frames: int, batch_frames: int, workers: int, quiet: bool) -> None:
+    """Score every labelled frame of a store and report the official AVA average precision."""
+    from ..data.store import StoreError
+    from ..metrics.ava_scoring import ScoringError
+    from ..train.checkpoint import CheckpointError
+    from ..train.evaluate import evaluate_checkpoint
+
+    try:
+        result = evaluate_checkpoint(checkpoint, data, out_dir, split=split, categories_file=categories,
+                                     device=device, chunk_frames=chunk_frames, batch_frames=batch_frames,
+                                     num_workers=workers, progress=not quiet)
+    except (CheckpointError, StoreError, ScoringError, ValueError) as err:
+        raise click.ClickException(str(err)) from None
+    m = result.metrics
+    click.echo(f"average precision: {m['map_percent']:.2f}% ({m['rows']} rows, {m['positives']} SPEAKING_AUDIBLE)")
+    for name, cat in m["per_category"].items():
+        ap = "n/a" if cat["map_percent"] is None else f"{cat['map_percent']:.2f}%"
+        click.echo(f"  {name}: {ap} ({cat['rows']} rows)")
+    click.echo(f"wrote {result.predictions_csv}, {result.ground_truth_csv}, {result.metrics_json}")

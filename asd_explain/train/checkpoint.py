@@ -1,0 +1,179 @@
+"""Checkpoints: atomic, resumable, loadable with ``torch.load(weights_only=True)``, self-describing.
+
+A checkpoint is a dict of plain Python values and tensors only:
+  format, architecture, version      what it is and which asd_explain wrote it
+  model_config, train_config         the resolved configs (dicts)
+  preprocessing                      how the inputs were made (face size, audio feature, n_mels,
+                                     sample rate, fps policy, normalisation, ...)
+  model_state                        the model's state_dict
+  optimizer_state, scheduler_state, scaler_state, progress (step, epoch, batch_in_epoch, elapsed_s,
+  best_val_ap), rng (torch / numpy / python / cuda generator states)   for resuming
+Writes go to a temp file in the same folder, are fsync'ed, then renamed over the target, so a crash
+(even kill -9) leaves either the old or the new file, never a truncated one.
+"""
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .._version import __version__
+from ..config import ConfigError, config_from_dict, config_to_dict
+from ..models.asd_model import ARCHITECTURE, ASDModel
+from ..models.config import ModelConfig
+
+CHECKPOINT_FORMAT = "asd_explain.checkpoint/1"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used here; the message is one line naming the file."""
+
+
+@dataclass
+class Preprocessing:
+    """How a model's inputs were made; travels with every checkpoint so inference can redo it.
+
+    Units: sizes in pixels, rates in Hz. ``fps_policy``: "native" (labelled frames at the video's own
+    rate) or "resample:<fps>". ``extra`` keeps any further store metadata (body box source, version...).
+    """
+
+    face_size: int = 112
+    body_size: tuple[int, int] = (112, 112)
+    face_channels: int = 1
+    body_channels: int = 1
+    face_mean: float = 0.4161
+    face_std: float = 0.1688
+    audio_feature: str = "logmel"
+    n_mels: int = 40
+    sample_rate_hz: int = 16000
+    audio_frames_per_video_frame: int = 4
+    fps_policy: str = "native"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def atomic_torch_save(obj: Any, path: str | os.PathLike) -> Path:
+    """``torch.save`` to a temp file beside ``path``, fsync, then ``os.replace`` (atomic on POSIX)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            torch.save(obj, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual permissions
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def capture_rng_state() -> dict[str, Any]:
+    """Generator states of torch, numpy, python (and CUDA if used), as weights_only-safe values."""
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    state: dict[str, Any] = {
+        "torch": torch.get_rng_state(),
+        "numpy": {"kind": kind, "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)), "pos": int(pos),
+                  "has_gauss": int(has_gauss), "cached_gaussian": float(cached)},
+        "python": random.getstate(),
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng_state(state: dict[str, Any]) -> None:
+    """Inverse of ``capture_rng_state``."""
+    torch.set_rng_state(state["torch"])
+    npy = state["numpy"]
+    np.random.set_state((npy["kind"], npy["keys"].numpy().astype(np.uint32), npy["pos"], npy["has_gauss"],
+                         npy["cached_gaussian"]))
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def make_checkpoint(model: ASDModel, *, preprocessing: Preprocessing | dict[str, Any] | None = None,
+                    train_config: Any = None, **training_state: Any) -> dict[str, Any]:
+    """The checkpoint dict of ``model`` (unwrapped, not DDP) plus optional training state entries."""
+    prep = preprocessing if isinstance(preprocessing, dict) else config_to_dict(preprocessing or Preprocessing())
+    checkpoint = {
+        "format": CHECKPOINT_FORMAT,
+        "architecture": ARCHITECTURE,
+        "version": __version__,
+        "model_config": config_to_dict(model.config),
+        "train_config": config_to_dict(train_config) if train_config is not None else None,
+        "preprocessing": prep,
+        "model_state": model.state_dict(),
+    }
+    checkpoint.update(training_state)
+    return checkpoint
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Read and validate a checkpoint (``weights_only=True``); CheckpointError with a one-line reason."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint file not found")
+    try:
+        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # torch raises RuntimeError / UnpicklingError / EOFError / zip errors
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(f"{path}: not a readable checkpoint (truncated or not a torch file): {reason}") \
+            from None
+    if not isinstance(checkpoint, dict) or "format" not in checkpoint:
+        hint = " (looks like a bare state_dict)" if isinstance(checkpoint, dict) else ""
+        raise CheckpointError(f"{path}: not an asd_explain checkpoint, it has no 'format' entry{hint}")
+    if checkpoint["format"] != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path}: checkpoint format {checkpoint['format']!r}, expected {CHECKPOINT_FORMAT!r}")
+    if checkpoint.get("architecture") != ARCHITECTURE:
+        raise CheckpointError(f"{path}: checkpoint of architecture {checkpoint.get('architecture')!r}, "
+                              f"expected {ARCHITECTURE!r}")
+    return checkpoint
+
+
+def model_config_of(checkpoint: dict[str, Any], path: str | os.PathLike = "checkpoint") -> ModelConfig:
+    """The ModelConfig stored in a checkpoint."""
+    try:
+        return config_from_dict(ModelConfig, checkpoint.get("model_config"), source=f"{path}: model_config")
+    except ConfigError as err:
+        raise CheckpointError(str(err)) from None
+
+
+def load_model_state(model: ASDModel, state: dict[str, torch.Tensor], path: str | os.PathLike) -> None:
+    """``load_state_dict`` (strict) with a one-line error listing what does not fit."""
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    wrong = [k for k in own if k in state and tuple(own[k].shape) != tuple(state[k].shape)]
+    if missing or unexpected or wrong:
+        details = []
+        for label, keys in (("missing", missing), ("unexpected", unexpected), ("shape mismatch", wrong)):
+            if keys:
+                details.append(f"{len(keys)} {label} (e.g. {keys[0]!r})")
+        raise CheckpointError(f"{path}: weights do not fit the {type(model).__name__} of this config: "
+                              + ", ".join(details))
+    model.load_state_dict(state)
+
+
+def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[ASDModel, dict[str, Any]]:
+    """Rebuild the model a checkpoint describes and load its weights. Returns (model in eval mode, checkpoint)."""
+    checkpoint = load_checkpoint(path)
+    model = ASDModel(model_config_of(checkpoint, path))
+    load_model_state(model, checkpoint["model_state"], path)
+    return model.to(device).eval(), checkpoint

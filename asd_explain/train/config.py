@@ -1,0 +1,101 @@
+"""Training configuration: dataclasses that round-trip through YAML (``asd_explain.config``).
+
+A training YAML has the sections ``model`` (ModelConfig), ``data`` and ``optim``, plus run-level keys;
+the resolved config is saved as ``<run_dir>/config.yaml`` and inside every checkpoint.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..models.config import ModelConfig
+
+
+@dataclass
+class DataConfig:
+    """Where batches come from.
+
+    store:          track store folder (``asd-prep`` output).
+    train_split / val_split: split names inside the store.
+    clip_frames:    frames per training clip (tracks are cut into clips of this length).
+    batch_frames:   frame budget per batch (batch size = batch_frames // clip_frames).
+    eval_clip_frames: longest piece of a track scored at once in validation / evaluation.
+    num_workers:    DataLoader worker processes (0 = in the main process).
+    augment:        flip / crop / audio-mixing augmentation in training (as the store's loaders offer).
+    max_tracks:     use at most this many tracks per split (0 = all); for quick runs.
+    """
+
+    store: str = ""
+    train_split: str = "train"
+    val_split: str = "val"
+    clip_frames: int = 32
+    batch_frames: int = 512
+    eval_clip_frames: int = 256
+    num_workers: int = 0
+    augment: bool = True
+    max_tracks: int = 0
+
+    def __post_init__(self) -> None:
+        if self.clip_frames < 1 or self.batch_frames < self.clip_frames:
+            raise ValueError(f"need 1 <= clip_frames <= batch_frames, got {self.clip_frames}, {self.batch_frames}")
+        if self.eval_clip_frames < 1:
+            raise ValueError(f"eval_clip_frames must be >= 1, got {self.eval_clip_frames}")
+
+    @property
+    def batch_size(self) -> int:
+        return max(1, self.batch_frames // self.clip_frames)
+
+
+@dataclass
+class OptimConfig:
+    """Adam with a per-epoch exponential decay (BIAS: lr 1e-4, x0.95 per epoch, 25 epochs).
+
+    epochs:      passes over the training set.
+    max_steps:   stop after this many optimiser steps in total (0 = no limit).
+    max_time_s:  stop after this much training time in total, summed over resumes (0 = no limit).
+    """
+
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    lr_decay: float = 0.95
+    epochs: int = 10
+    max_steps: int = 0
+    max_time_s: float = 0.0
+    grad_clip: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.lr <= 0 or not 0 < self.lr_decay <= 1 or self.epochs < 1:
+            raise ValueError(f"need lr > 0, 0 < lr_decay <= 1, epochs >= 1; got {self.lr}, {self.lr_decay}, "
+                             f"{self.epochs}")
+
+
+@dataclass
+class TrainConfig:
+    """One training run.
+
+    run_dir:        outputs: config.yaml, train_log.csv, val_log.csv, checkpoints/{last,best}.pt.
+    seed:           seeds torch, numpy and random; the batch order of epoch e is a function of (seed, e).
+    device:         "auto" (cuda:LOCAL_RANK if available, else cpu), "cpu", "cuda", "cuda:1", ...
+    amp:            mixed precision (bfloat16, or float16 with a grad scaler) on CUDA only; ignored on CPU.
+    threads:        torch CPU threads per process (0 = cores / processes).
+    aux_loss_weight: BIAS's 0.4 on each auxiliary modality head.
+    checkpoint_every_steps: also write ``last.pt`` every N steps (0 = at epoch ends only).
+    log_every_steps: rows of train_log.csv.
+    validate_every_epochs: run validation every N epochs (and at the end).
+    validate_every_steps: also validate every N steps (0 = only per epoch); for long epochs.
+    progress:       tqdm bars (rank 0 only).
+    """
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    run_dir: str = "runs/asd"
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = True
+    threads: int = 0
+    aux_loss_weight: float = 0.4
+    checkpoint_every_steps: int = 50
+    log_every_steps: int = 10
+    validate_every_epochs: int = 1
+    validate_every_steps: int = 0
+    progress: bool = True

@@ -1,0 +1,150 @@
+"""Batch sources over a track store (``asd_explain.data``): training clips and whole-track evaluation.
+
+``resolve_store(root, split)`` accepts a store folder (with ``manifest.json``) or a folder holding one
+store per split (``root/<split>/manifest.json``). ``check_store_fits`` stops with a one-line error when
+a store lacks a stream the model needs or its crops differ from what the model was built for.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+from torch.utils.data import DataLoader
+
+from ..data.dataset import TrackDataset, collate
+from ..data.sampler import ClipBatchSampler
+from ..data.store import MANIFEST_NAME, StoreError, TrackStore
+from ..models.config import ModelConfig
+from .batches import Batch
+from .checkpoint import Preprocessing
+
+Key = tuple[int, int, int, int]
+
+
+def resolve_store(root: str | os.PathLike, split: str | None = None) -> Path:
+    """The store folder for ``split``: ``root`` itself or ``root/<split>``."""
+    root = Path(root)
+    if split and (root / split / MANIFEST_NAME).is_file():
+        return root / split
+    if (root / MANIFEST_NAME).is_file():
+        return root
+    where = f"{root / MANIFEST_NAME} nor {root / split / MANIFEST_NAME}" if split else str(root / MANIFEST_NAME)
+    raise StoreError(f"{root}: not a track store (no {where}); make one with asd-prep")
+
+
+def store_modalities(model_config: ModelConfig) -> tuple[str, ...]:
+    """Modalities to read from the store, in the dataset's naming."""
+    return tuple(m for m in ("face", "body", "audio") if m in model_config.modalities)
+
+
+def check_store_fits(store: TrackStore, config: ModelConfig) -> None:
+    """One-line StoreError when the store cannot feed ``config``'s model."""
+    settings = store.settings
+    if "body" in config.modalities and settings.get("body_source", "none") == "none":
+        raise StoreError(f"{store.path}: store has no body crops (body_source none) but the model needs "
+                         f"{list(config.modalities)}; drop 'body' from model.modalities or re-prepare the store")
+    for name in ("face", "body"):
+        if name not in config.modalities:
+            continue
+        colour = settings.get(f"{name}_colour", "gray")
+        store_channels = 3 if colour == "rgb" else 1
+        model_channels = getattr(config, f"{name}_channels")
+        if store_channels != model_channels:
+            raise StoreError(f"{store.path}: {name} crops are {colour} ({store_channels} channel(s)) but the model "
+                             f"expects {model_channels}; set model.{name}_channels: {store_channels}")
+    if config.audio_feature == "mfcc" and config.n_audio_features != 13:
+        raise StoreError(f"model.n_audio_features must be 13 for MFCC, got {config.n_audio_features}")
+    if len(store) == 0:
+        raise StoreError(f"{store.path}: store has no finished track")
+
+
+def preprocessing_of(store: TrackStore, config: ModelConfig) -> Preprocessing:
+    """What a checkpoint trained on ``store`` must carry about its inputs."""
+    s = store.settings
+    face_size = tuple(s.get("face_size", (112, 112)))
+    return Preprocessing(
+        face_size=int(face_size[0]) if face_size[0] == face_size[1] else face_size[0],
+        body_size=tuple(s.get("body_size", (112, 112))), face_channels=config.face_channels,
+        body_channels=config.body_channels, audio_feature=config.audio_feature,
+        n_mels=config.n_audio_features, sample_rate_hz=int(s.get("sample_rate_hz", 16000)),
+        fps_policy="native",
+        extra={"dataset": store.manifest.get("dataset"), "body_source": s.get("body_source"),
+               "face_colour": s.get("face_colour"), "body_colour": s.get("body_colour"),
+               "store_format_version": store.manifest.get("format_version"), "face_size": list(face_size)},
+    )
+
+
+def _dataset(store: TrackStore, config: ModelConfig, *, augment: bool, seed: int) -> TrackDataset:
+    n_mels = config.n_audio_features if config.audio_feature == "logmel" else 40
+    return TrackDataset(store, audio_feature=config.audio_feature, n_mels=n_mels, augment=augment,
+                        modalities=store_modalities(config), seed=seed)
+
+
+class StoreClipSource:
+    """Training batches: clips of ``clip_frames`` frames, ``batch_size`` per batch, shuffled per epoch."""
+
+    def __init__(self, store: TrackStore, config: ModelConfig, *, clip_frames: int, batch_size: int,
+                 augment: bool = True, seed: int = 0, num_workers: int = 0, max_tracks: int = 0) -> None:
+        check_store_fits(store, config)
+        self.dataset = _dataset(store, config, augment=augment, seed=seed)
+        lengths = self.dataset.lengths[:max_tracks] if max_tracks else self.dataset.lengths
+        self.sampler = ClipBatchSampler(lengths, clip_frames, batch_size, shuffle=True, seed=seed)
+        self.num_workers = num_workers
+
+    def _epoch_batches(self, epoch: int) -> list[list[Key]]:
+        self.sampler.set_epoch(epoch)
+        return list(self.sampler)
+
+    def num_batches(self, epoch: int) -> int:
+        return len(self._epoch_batches(epoch))
+
+    def batches(self, epoch: int, positions: Sequence[int]) -> Iterator[Batch]:
+        chosen = [self._epoch_batches(epoch)[p] for p in positions]
+        yield from _load(self.dataset, chosen, self.num_workers)
+
+
+class StoreTrackSource:
+    """Evaluation batches: every frame of every track once, in chunks of at most ``chunk_frames``.
+
+    Chunks of equal length are batched together (no padding, so the temporal model never sees padded
+    frames), up to ``batch_frames`` frames per batch. Epoch-independent.
+    """
+
+    def __init__(self, store: TrackStore, config: ModelConfig, *, chunk_frames: int = 256,
+                 batch_frames: int = 1024, num_workers: int = 0, max_tracks: int = 0) -> None:
+        check_store_fits(store, config)
+        self.dataset = _dataset(store, config, augment=False, seed=0)
+        lengths = self.dataset.lengths[:max_tracks] if max_tracks else self.dataset.lengths
+        self.keys = evaluation_batches(lengths, chunk_frames, batch_frames)
+        self.num_workers = num_workers
+
+    def num_batches(self, epoch: int = 0) -> int:
+        return len(self.keys)
+
+    def batches(self, epoch: int, positions: Sequence[int]) -> Iterator[Batch]:
+        yield from _load(self.dataset, [self.keys[p] for p in positions], self.num_workers)
+
+
+def evaluation_batches(lengths: Sequence[int] | np.ndarray, chunk_frames: int, batch_frames: int) -> list[list[Key]]:
+    """Cover every frame once: chunks (track, start, n, 0) grouped by equal n, <= batch_frames per batch."""
+    by_length: dict[int, list[Key]] = {}
+    for track, length in enumerate(int(n) for n in lengths):
+        for start in range(0, length, chunk_frames):
+            n = min(chunk_frames, length - start)
+            by_length.setdefault(n, []).append((track, start, n, 0))
+    batches = []
+    for n in sorted(by_length, reverse=True):
+        per_batch = max(1, batch_frames // n)
+        chunks = by_length[n]
+        batches += [chunks[i:i + per_batch] for i in range(0, len(chunks), per_batch)]
+    return batches
+
+
+def _load(dataset: TrackDataset, batch_keys: list[list[Key]], num_workers: int) -> Iterator[dict[str, Any]]:
+    if not batch_keys:
+        return iter(())
+    loader = DataLoader(dataset, batch_sampler=batch_keys, collate_fn=collate, num_workers=num_workers,
+                        persistent_workers=False)
+    return iter(loader)
