@@ -1,0 +1,353 @@
+"""Explanations of the audio-visual ASD model from its SE blocks, per track, in one no-grad forward.
+
+``explain_av_batch(model, batch)`` runs ``ASDModel.explain_forward`` once and turns every SE block's
+output into what people look at, per batch item (padding removed with ``label_mask``):
+
+  scores            (T,)          probability of SPEAKING_AUDIBLE per frame
+  face_maps         (T, Hf, Wf)   face heatmap per frame at crop resolution, in [0, 1]
+  body_maps         (T, Hb, Wb)   body heatmap per frame at crop resolution, in [0, 1]
+  audio_attention   (F, 4T)       attention over the feature spectrogram (frequency x audio frames), [0, 1]
+  audio_features    (F, 4T)       the features themselves (log-mel or MFCC), for drawing
+  modality_shares   {audio, face, body: (T,)}  shares of the fusion SE mass per frame (sum to 1)
+  track_shares      {audio, face, body: float} their means over the track's frames
+  kept              per SE block: channels, channels kept (per frame or per clip), threshold
+
+Visual maps use each frame's own excitation when the model squeezes per frame (``visual_squeeze:
+frame``, the default) and the clip's excitation otherwise; the audio map uses the clip's excitation
+(the audio SE squeezes per clip) and is upsampled from the (F', T) feature map to (F, 4T). A model
+without a body stream, a fusion SE or any SE gives ``None`` / empty entries for what it lacks.
+
+Batches are dicts as ``asd_explain.data.dataset.collate`` makes them (``face (B, T, C, Hf, Wf)`` normalised
+with ``normalise_frames``, ``body``, ``audio (B, 4T, F)``, optional ``label_mask``, ``entity_ids``,
+``timestamps_s``, ``labels``); ``track_batch`` builds one from a track's raw arrays (uint8 crops, int16
+audio) exactly as the store loader does.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..data.audio_features import AUDIO_FRAMES_PER_VIDEO_FRAME, AudioFeatureConfig, audio_features
+from ..data.dataset import normalise_frames
+from ..models.asd_model import ASDModel
+from .se_maps import DEFAULT_Z, Interpolation, se_heatmaps, select_channels
+
+VISUAL = ("face", "body")
+MODALITIES = ("audio", "face", "body")
+REFERENCES = ("zero", "clip-mean")
+
+
+@dataclass
+class BlockStats:
+    """What the channel selection of one SE block kept.
+
+    channels: C; kept: channels kept, (T,) per frame or one value per clip; threshold: same shape as
+    ``kept`` (mean + z * std of the excitation, or the top-k cut); top_channels: the most excited channels
+    of the clip (by mean excitation over frames), highest first (at most 8).
+    """
+
+    channels: int
+    kept: np.ndarray
+    threshold: np.ndarray
+    top_channels: list[int]
+
+    @property
+    def kept_fraction(self) -> float:
+        return float(np.mean(self.kept) / self.channels)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"channels": self.channels, "kept_mean": float(np.mean(self.kept)),
+                "kept_fraction": self.kept_fraction, "kept": np.atleast_1d(self.kept).tolist(),
+                "threshold": np.round(np.atleast_1d(self.threshold), 5).tolist(), "top_channels": self.top_channels}
+
+
+@dataclass
+class TrackExplanation:
+    """The SE explanation of one track (or clip) of T frames; see the module docstring for the fields."""
+
+    scores: np.ndarray
+    face_maps: np.ndarray | None = None
+    body_maps: np.ndarray | None = None
+    audio_attention: np.ndarray | None = None
+    audio_features: np.ndarray | None = None
+    modality_shares: dict[str, np.ndarray] = field(default_factory=dict)
+    kept: dict[str, BlockStats] = field(default_factory=dict)
+    entity_id: str | None = None
+    timestamps_s: np.ndarray | None = None
+    labels: np.ndarray | None = None
+    audio_attention_range: tuple[float, float] | None = None  # raw (min, max) before scaling to [0, 1]
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.scores)
+
+    @property
+    def track_shares(self) -> dict[str, float]:
+        """Each modality's share of the fusion SE mass, averaged over the track's frames."""
+        return {m: float(np.mean(v)) for m, v in self.modality_shares.items()}
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-able per-frame scores and shares, per-track shares and channel statistics (no maps)."""
+        out: dict[str, Any] = {
+            "entity_id": self.entity_id, "n_frames": self.n_frames,
+            "scores": np.round(self.scores, 5).tolist(),
+            "mean_score": float(np.mean(self.scores)) if self.n_frames else None,
+            "modality_shares": {m: np.round(v, 5).tolist() for m, v in self.modality_shares.items()},
+            "track_shares": self.track_shares,
+            "se_channels": {name: stats.to_dict() for name, stats in self.kept.items()},
+            "maps": {"face": _shape(self.face_maps), "body": _shape(self.body_maps),
+                     "audio_attention": _shape(self.audio_attention)},
+        }
+        if self.timestamps_s is not None:
+            out["timestamps_s"] = np.asarray(self.timestamps_s, dtype=np.float64).tolist()
+        if self.labels is not None:
+            out["labels"] = np.asarray(self.labels).astype(int).tolist()
+        return out
+
+
+def _shape(x: np.ndarray | None) -> list[int] | None:
+    return None if x is None else list(x.shape)
+
+
+@torch.no_grad()
+def explain_av_batch(model: ASDModel, batch: Mapping[str, Any], *, z: float = DEFAULT_Z,
+                     top_percent: float | None = None, interpolation: Interpolation = "bicubic",
+                     normalize: str = "frame", reference: str = "zero") -> list[TrackExplanation]:
+    """SE explanations of every item of ``batch`` from one no-grad forward of ``model`` (in eval mode).
+
+    Args:
+        model: an ``ASDModel`` (any modalities; SE blocks where it has them).
+        batch: a collate-style dict (module docstring); items shorter than T are cut at their
+            ``label_mask`` length.
+        z, top_percent, interpolation: channel selection and upsampling (``se_maps.se_heatmaps``).
+        normalize: visual maps scaled to [0, 1] per "frame" or over the whole "track"; the audio
+            attention is always scaled over the whole track.
+        reference: "zero" (the paper: maps of the SE-scaled activations) or "clip-mean" (maps of how far
+            each SE-scaled channel is, in absolute value, from its own mean over the item's frames: what
+            differs in this frame from the person's average frame / the clip's average sound).
+    Returns:
+        one ``TrackExplanation`` per batch item, numpy arrays on the CPU.
+    """
+    if normalize not in ("frame", "track"):
+        raise ValueError(f"normalize must be 'frame' or 'track', got {normalize!r}")
+    if reference not in REFERENCES:
+        raise ValueError(f"reference must be one of {', '.join(REFERENCES)}, got {reference!r}")
+    was_training = model.training
+    model.eval()
+    try:
+        out = model.explain_forward(batch)
+    finally:
+        model.train(was_training)
+    lengths = _lengths(batch, out["scores"])
+    maps: dict[str, torch.Tensor] = {}
+    stats: dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
+    for name, block in out["se"].items():
+        kept, threshold = select_channels(block["excitation"], z=z, top_percent=top_percent)
+        stats[name] = (block["excitation"], kept, threshold)
+        if name not in MODALITIES:
+            continue
+        time_dim = 2 if name in VISUAL else 3  # (B, C, T, h, w) or (B, C, F', T)
+        scaled = block["scaled"] if reference == "zero" else _from_clip_mean(block["scaled"], lengths, time_dim)
+        size = tuple(batch[name].shape[-2:]) if name in VISUAL else (batch["audio"].shape[2], batch["audio"].shape[1])
+        small = se_heatmaps(scaled, block["excitation"], None, z=z, top_percent=top_percent,
+                            interpolation=interpolation, normalize="none").maps.float()
+        maps[name] = resize_maps(small, size, interpolation).cpu()
+    shares = {m: v.float().cpu() for m, v in out.get("modality_shares", {}).items()}
+    scores = out["scores"].float().cpu()
+    return [_item(b, int(n), batch, scores, maps, shares, stats, normalize) for b, n in enumerate(lengths)]
+
+
+def resize_maps(maps: torch.Tensor, size: tuple[int, int], mode: Interpolation = "bicubic") -> torch.Tensor:
+    """Upsample maps (..., h, w) to (..., H, W) exactly as ``F.interpolate(mode, align_corners=False)`` does,
+    as two small matrix products (the interpolation is separable and linear): ~10x faster for many frames."""
+    rows = _interpolation_matrix(maps.shape[-2], size[0], mode).to(maps)
+    cols = _interpolation_matrix(maps.shape[-1], size[1], mode).to(maps)
+    return rows @ maps @ cols.T
+
+
+@lru_cache(maxsize=32)
+def _interpolation_matrix(n_in: int, n_out: int, mode: str) -> torch.Tensor:
+    """(n_out, n_in): row i = the weights F.interpolate gives output i along one axis."""
+    basis = torch.eye(n_in, dtype=torch.float64)[:, None, :, None]  # n_in one-hot signals (N, 1, n_in, 1)
+    kwargs = {} if mode == "nearest" else {"align_corners": False}
+    out = F.interpolate(basis, size=(n_out, 1), mode=mode, **kwargs)[:, 0, :, 0]  # (n_in, n_out)
+    return out.T.float().contiguous()
+
+
+def _from_clip_mean(scaled: torch.Tensor, lengths: list[int], time_dim: int) -> torch.Tensor:
+    """|scaled - its mean over each item's valid frames| per channel (and position), same shape."""
+    steps = scaled.shape[time_dim]
+    frames = max(max(lengths), 1)
+    valid = torch.zeros(scaled.shape[0], steps, dtype=scaled.dtype, device=scaled.device)
+    for b, n in enumerate(lengths):
+        valid[b, :max(1, -(-n * steps // frames))] = 1.0
+    shape = [scaled.shape[0]] + [1] * (scaled.dim() - 1)
+    shape[time_dim] = steps
+    weights = valid.view(shape)
+    mean = (scaled * weights).sum(dim=time_dim, keepdim=True) / weights.sum(dim=time_dim, keepdim=True)
+    return (scaled - mean).abs()
+
+
+def _lengths(batch: Mapping[str, Any], scores: torch.Tensor) -> list[int]:
+    mask = batch.get("label_mask")
+    if mask is None:
+        return [scores.shape[1]] * scores.shape[0]
+    return [int(v) for v in torch.as_tensor(mask).sum(dim=1).tolist()]
+
+
+def _item(b: int, n: int, batch: Mapping[str, Any], scores: torch.Tensor, maps: dict[str, torch.Tensor],
+          shares: dict[str, torch.Tensor], stats: dict, normalize: str) -> TrackExplanation:
+    """Item ``b`` of the batch results, cut to its ``n`` frames."""
+    explanation = TrackExplanation(scores=scores[b, :n].numpy().astype(np.float32))
+    for name in VISUAL:
+        if name in maps:
+            frames = maps[name][b, :n]
+            setattr(explanation, f"{name}_maps", _unit_range(frames, per_frame=normalize == "frame"))
+    if "audio" in maps:
+        n_audio = AUDIO_FRAMES_PER_VIDEO_FRAME * n
+        raw = maps["audio"][b, :, :n_audio]
+        explanation.audio_attention = _unit_range(raw, per_frame=False)
+        explanation.audio_attention_range = (float(raw.min()), float(raw.max()))
+        explanation.audio_features = batch["audio"][b, :n_audio].detach().float().cpu().numpy().T.copy()
+    for modality, value in shares.items():
+        row = value[b]
+        explanation.modality_shares[modality] = (row[:n] if row.dim() else row.expand(n)).numpy().astype(np.float32)
+    for name, (excitation, kept, threshold) in stats.items():
+        explanation.kept[name] = _block_stats(excitation[b], kept[b], threshold[b], n)
+    if batch.get("entity_ids") is not None:
+        explanation.entity_id = str(batch["entity_ids"][b])
+    if batch.get("timestamps_s") is not None:
+        explanation.timestamps_s = np.asarray(batch["timestamps_s"][b][:n], dtype=np.float64)
+    if batch.get("labels") is not None:
+        explanation.labels = np.asarray(batch["labels"][b][:n])
+    return explanation
+
+
+def _block_stats(excitation: torch.Tensor, kept: torch.Tensor, threshold: torch.Tensor, n: int) -> BlockStats:
+    """excitation/kept (C,) or (C, T'), threshold () or (T',); per-frame blocks are cut to n frames."""
+    per_frame = excitation.dim() == 2
+    if per_frame:
+        excitation, kept, threshold = excitation[:, :n], kept[:, :n], threshold[:n]
+    mean_s = excitation.float().mean(dim=1) if per_frame else excitation.float()
+    top = torch.argsort(mean_s, descending=True, stable=True)[:8].tolist()
+    return BlockStats(channels=int(excitation.shape[0]), kept=kept.sum(dim=0).cpu().numpy(),
+                      threshold=threshold.float().cpu().numpy(), top_channels=[int(c) for c in top])
+
+
+def _unit_range(maps: torch.Tensor, per_frame: bool) -> np.ndarray:
+    """Min-max scale to [0, 1]: each (H, W) frame of (T, H, W) maps, or the whole array."""
+    flat = maps.reshape(maps.shape[0], -1) if per_frame else maps.reshape(1, -1)
+    lo = flat.min(dim=1, keepdim=True).values
+    hi = flat.max(dim=1, keepdim=True).values
+    scaled = ((flat - lo) / (hi - lo).clamp_min(1e-12)).clamp_(0.0, 1.0)
+    return scaled.reshape(maps.shape).numpy().astype(np.float32)
+
+
+def track_batch(model: ASDModel, *, face: np.ndarray | None = None, body: np.ndarray | None = None,
+                audio: np.ndarray | None = None, timestamps_s: np.ndarray, fps: float,
+                entity_id: str = "track", labels: np.ndarray | None = None,
+                device: torch.device | str | None = None) -> dict[str, Any]:
+    """A one-track batch from raw arrays, made as the store loader makes it.
+
+    face / body: uint8 crops (T, H, W) grey or (T, H, W, 3) RGB; audio: (N,) int16 (or float in [-1, 1])
+    at 16 kHz starting half a frame before ``timestamps_s[0]``; timestamps_s: (T,) seconds. Only the
+    model's modalities are needed. Features follow the model config (log-mel with ``n_audio_features``
+    bands, or 13 MFCC).
+    """
+    config = model.config
+    n = len(timestamps_s)
+    times = torch.tensor(np.asarray(timestamps_s, dtype=np.float64))[None]
+    batch: dict[str, Any] = {"entity_ids": [entity_id], "timestamps_s": times,
+                             "label_mask": torch.ones(1, n, dtype=torch.bool)}
+    if labels is not None:
+        batch["labels"] = torch.as_tensor(np.asarray(labels, dtype=np.int64))[None]
+    arrays = {"face": face, "body": body}
+    for name in config.modalities:
+        if name in VISUAL:
+            frames = arrays[name]
+            if frames is None or len(frames) != n:
+                raise ValueError(f"the model needs {name} crops for all {n} frames, got "
+                                 f"{None if frames is None else len(frames)}")
+            batch[name] = torch.from_numpy(normalise_frames(np.ascontiguousarray(frames)))[None]
+    if "audio" in config.modalities:
+        if audio is None:
+            raise ValueError("the model needs the track's audio (16 kHz samples)")
+        feature = AudioFeatureConfig(kind=config.audio_feature,
+                                     n_mels=config.n_audio_features if config.audio_feature == "logmel" else 40)
+        batch["audio"] = torch.from_numpy(audio_features(audio, np.asarray(timestamps_s), fps, feature))[None]
+    if device is not None:
+        batch = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+    return batch
+
+
+def explain_track_arrays(model: ASDModel, *, chunk_frames: int = 256, blank: Sequence[str] = (),
+                         z: float = DEFAULT_Z, top_percent: float | None = None,
+                         interpolation: Interpolation = "bicubic", reference: str = "zero",
+                         **arrays: Any) -> TrackExplanation:
+    """``explain_av_batch`` of one track given as raw arrays (``track_batch`` keyword arguments).
+
+    The inputs are made once for the whole track (audio features from the whole track's audio), then
+    long tracks are explained in consecutive chunks of at most ``chunk_frames`` frames and the pieces
+    joined; the audio attention is scaled over the whole track. ``blank``: modalities replaced by blanks
+    before the forward (crops at the normalisation mean, i.e. flat grey; audio features at 0), to see
+    what the model does without them.
+    """
+    unknown = [m for m in blank if m not in MODALITIES]
+    if unknown:
+        raise ValueError(f"cannot blank {unknown[0]!r} (modalities: {', '.join(MODALITIES)})")
+    batch = track_batch(model, **arrays)
+    for name in blank:
+        if name in batch:
+            batch[name] = torch.zeros_like(batch[name])
+    n = batch["label_mask"].shape[1]
+    pieces = []
+    for start in range(0, n, chunk_frames):
+        pieces += explain_av_batch(model, batch_frames(batch, start, min(n, start + chunk_frames)), z=z,
+                                   top_percent=top_percent, interpolation=interpolation, reference=reference)
+    return join_explanations(pieces)
+
+
+def batch_frames(batch: Mapping[str, Any], start: int, stop: int) -> dict[str, Any]:
+    """Frames ``start:stop`` of every per-frame entry of a batch (audio: audio frames 4 start : 4 stop)."""
+    per_frame = ("face", "body", "label_mask", "timestamps_s", "labels")
+    out = {k: (v[:, start:stop] if k in per_frame and v is not None else v) for k, v in batch.items()}
+    if batch.get("audio") is not None:
+        k = AUDIO_FRAMES_PER_VIDEO_FRAME
+        out["audio"] = batch["audio"][:, k * start:k * stop]
+    return out
+
+
+def join_explanations(pieces: list[TrackExplanation]) -> TrackExplanation:
+    """Consecutive pieces of one track as one explanation (audio attention re-scaled to [0, 1])."""
+    if len(pieces) == 1:
+        return pieces[0]
+
+    def cat(name: str, axis: int = 0) -> np.ndarray | None:
+        values = [getattr(p, name) for p in pieces]
+        return None if values[0] is None else np.concatenate(values, axis=axis)
+
+    attention, attention_range = None, None
+    if pieces[0].audio_attention is not None:  # each piece was scaled on its own: back to raw, then rescale
+        raw = np.concatenate([p.audio_attention * (p.audio_attention_range[1] - p.audio_attention_range[0])
+                              + p.audio_attention_range[0] for p in pieces], axis=1)
+        attention_range = (float(raw.min()), float(raw.max()))
+        attention = _unit_range(torch.from_numpy(raw), per_frame=False)
+    return TrackExplanation(
+        scores=cat("scores"), face_maps=cat("face_maps"), body_maps=cat("body_maps"),
+        audio_attention=attention, audio_features=cat("audio_features", axis=1),
+        modality_shares={m: np.concatenate([p.modality_shares[m] for p in pieces]) for m in pieces[0].modality_shares},
+        kept={name: _join_stats([p.kept[name] for p in pieces]) for name in pieces[0].kept},
+        entity_id=pieces[0].entity_id, timestamps_s=cat("timestamps_s"), labels=cat("labels"),
+        audio_attention_range=attention_range,
+    )
+
+
+def _join_stats(parts: list[BlockStats]) -> BlockStats:
+    return BlockStats(channels=parts[0].channels, kept=np.concatenate([np.atleast_1d(p.kept) for p in parts]),
+                      threshold=np.concatenate([np.atleast_1d(p.threshold) for p in parts]),
+                      top_channels=parts[0].top_channels)
