@@ -1,0 +1,207 @@
+"""``explain_video``: any video file -> face tracks -> crops -> scores -> SE explanations -> files.
+
+Outputs in ``out_dir``:
+  <video>_explained.mp4   the video with boxes coloured by score, face/body heatmaps and a spectrogram strip
+                          with the audio attention of the most likely speaker (original audio kept)
+  scores.csv              AVA format with header and ``score`` (one row per track and frame)
+  summary.json            video facts, how tracks were found, per track: speaking segments, modality shares
+  summary.png             per-track sheet (crops with heatmaps, spectrogram attention, score and shares)
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from data_prep.media import MediaError, decode_audio, probe_streams
+from data_prep.video_frames import open_video
+
+from ..config import atomic_write_text
+from ..data.audio_features import AudioFeatureConfig, audio_features
+from ..explain.av import explain_track_arrays
+from ..train.checkpoint import load_model
+from ..train_utils import resolve_device
+from .inputs import CropSettings, collect_inputs, entity_id_for
+from .render_video import TrackResult, render_video
+from .tracks_source import csv_face_tracks, detect_face_tracks
+
+SAMPLE_RATE_HZ = 16000
+
+
+@dataclass
+class ExplainVideoOptions:
+    detector: str = "dlib"
+    detect_every: int | None = None
+    boxes_csv: str | None = None
+    video_id: str | None = None
+    z: float = 1.282
+    top_percent: float | None = None
+    interpolation: str = "bicubic"
+    chunk_frames: int = 256
+    render: bool = True
+    device: str = "auto"
+    progress: bool = True
+
+
+def explain_video(video: str | Path, checkpoint: str | Path, out_dir: str | Path,
+                  options: ExplainVideoOptions | None = None) -> dict[str, Any]:
+    """Explain who speaks in ``video`` and why; returns the summary written to ``summary.json``."""
+    opts = options or ExplainVideoOptions()
+    video, out = Path(video), Path(out_dir)
+    started = time.perf_counter()
+    if not video.is_file():
+        raise FileNotFoundError(f"{video}: video file not found")
+    try:
+        frames = open_video(video)
+        streams = probe_streams(video)
+    except MediaError as err:
+        raise ValueError(str(err)) from None
+    video_id = opts.video_id or video.stem
+    model, ckpt = load_model(checkpoint, resolve_device(opts.device))
+    prep = ckpt.get("preprocessing") or {}
+    settings = CropSettings.from_preprocessing(prep, "body" in model.modalities)
+    notes: list[str] = []
+    audio16, audio_t0, original_audio = _soundtrack(video, streams, frames, notes)
+    if opts.boxes_csv:
+        tracks, entity_ids, issues = csv_face_tracks(opts.boxes_csv, video_id, frames.frame_times_s, frames.fps,
+                                                     frames.width, frames.height)
+        source = {"source": "csv", "file": str(opts.boxes_csv), "issues": issues[:50], "issue_count": len(issues)}
+    else:
+        tracks, source = detect_face_tracks(frames, detector=opts.detector, detect_every=opts.detect_every,
+                                            progress=opts.progress)
+        source["source"] = "detector"
+        entity_ids = [entity_id_for(video_id, t, frames.frame_times_s) for t in tracks]
+    if not tracks:
+        notes.append("no face found: nothing to score; the output video shows the input unchanged")
+    inputs = collect_inputs(frames, tracks, entity_ids, settings, audio16, audio_t0, progress=opts.progress)
+    results, explanations = [], []
+    for track in inputs:
+        expl = explain_track_arrays(
+            model, chunk_frames=opts.chunk_frames, z=opts.z, top_percent=opts.top_percent,
+            interpolation=opts.interpolation, face=track.face, body=track.body, audio=track.audio,
+            timestamps_s=track.timestamps_s, fps=frames.fps, entity_id=track.entity_id)
+        explanations.append(expl)
+        results.append(TrackResult(track, expl.scores, expl.face_maps, expl.body_maps, expl.audio_attention,
+                                   expl.modality_shares or None))
+    out.mkdir(parents=True, exist_ok=True)
+    _write_scores(out / "scores.csv", video_id, results)
+    outputs = {"scores_csv": str(out / "scores.csv"), "summary_json": str(out / "summary.json")}
+    if opts.render:
+        outputs["video"] = str(_render(frames, results, out / f"{video_id}_explained.mp4", video, audio16,
+                                       original_audio, notes, opts.progress))
+        if explanations:
+            outputs["summary_png"] = str(_summary_sheet(out, explanations, inputs))
+    summary = _summary(video, video_id, frames, streams, source, results, notes, outputs, opts,
+                       time.perf_counter() - started)
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
+    return summary
+
+
+def _soundtrack(video: Path, streams, frames, notes: list[str]):
+    """(16 kHz mono float32, time of its sample 0, (original-rate audio, rate) or None)."""
+    duration = float(frames.frame_times_s[-1]) + 1.0 / frames.fps
+    if not streams.has_audio:
+        notes.append("no audio track: the audio stream was scored as silence")
+        return np.zeros(int(duration * SAMPLE_RATE_HZ) + SAMPLE_RATE_HZ, np.float32), 0.0, None
+    try:
+        audio16, t0 = decode_audio(video, 0.0, duration + 1.0, streams.video_start_s, SAMPLE_RATE_HZ, seek=False)
+        original = decode_audio(video, 0.0, duration + 1.0, streams.video_start_s, streams.audio_rate_hz,
+                                seek=False)
+    except MediaError as err:
+        notes.append(f"audio could not be decoded ({err}); scored as silence")
+        return np.zeros(int(duration * SAMPLE_RATE_HZ) + SAMPLE_RATE_HZ, np.float32), 0.0, None
+    samples, t_orig = original
+    skip = max(0, int(round(-t_orig * streams.audio_rate_hz)))  # audio that starts before the first frame
+    pad = max(0, int(round(t_orig * streams.audio_rate_hz)))
+    aligned = np.concatenate([np.zeros(pad, np.float32), samples[skip:]])
+    return audio16, t0, (aligned, streams.audio_rate_hz)
+
+
+def _render(frames, results, path: Path, video: Path, audio16, original_audio, notes, progress) -> Path:
+    timeline = np.arange(len(frames)) / frames.fps
+    logmel = audio_features(audio16.astype(np.float32), timeline, frames.fps, AudioFeatureConfig(kind="logmel"))
+    import av
+
+    with av.open(str(video)) as container:
+        rate = container.streams.video[0].average_rate or container.streams.video[0].guessed_rate
+    fps = Fraction(rate) if rate else Fraction(frames.fps).limit_denominator(1001)
+    return render_video(frames, results, path, fps=fps, logmel=logmel, audio=original_audio,
+                        notice=notes[0] if notes and not results else "", progress=progress)
+
+
+def _summary_sheet(out: Path, explanations, inputs, max_tracks: int = 6, width: int = 1400) -> Path:
+    """One PNG per track in ``tracks/`` (with its JSON) and their first ``max_tracks`` stacked as summary.png."""
+    import cv2
+
+    from ..explain.av_render import save_track_explanation
+    from ..explain.render import save_grid
+
+    sheets = []
+    for expl, track in zip(explanations, inputs):
+        paths = save_track_explanation(expl, out / "tracks", face=track.face, body=track.body, maps=False)
+        if len(sheets) < max_tracks:
+            image = cv2.cvtColor(cv2.imread(str(paths["png"])), cv2.COLOR_BGR2RGB)
+            sheets.append(cv2.resize(image, (width, round(image.shape[0] * width / image.shape[1]))))
+    height = max(s.shape[0] for s in sheets)
+    padded = [np.pad(s, ((0, height - s.shape[0]), (0, 0), (0, 0)), constant_values=255) for s in sheets]
+    return save_grid(out / "summary.png", [[p] for p in padded])
+
+
+def _write_scores(path: Path, video_id: str, results: list[TrackResult]) -> None:
+    rows = []
+    for r in results:
+        t = r.inputs
+        rows.append(pd.DataFrame({
+            "video_id": video_id, "frame_timestamp": np.round(t.timestamps_s, 6),
+            "entity_box_x1": t.face_boxes[:, 0], "entity_box_y1": t.face_boxes[:, 1],
+            "entity_box_x2": t.face_boxes[:, 2], "entity_box_y2": t.face_boxes[:, 3],
+            "label": "SPEAKING_AUDIBLE", "entity_id": t.entity_id, "score": r.scores,
+        }))
+    columns = ["video_id", "frame_timestamp", "entity_box_x1", "entity_box_y1", "entity_box_x2", "entity_box_y2",
+               "label", "entity_id", "score"]
+    frame = pd.concat(rows) if rows else pd.DataFrame(columns=columns)
+    atomic_write_text(path, frame.to_csv(index=False, float_format="%.6f"))
+
+
+def speaking_segments(times_s: np.ndarray, scores: np.ndarray, fps: float, threshold: float = 0.5,
+                      min_s: float = 0.2) -> list[dict[str, float]]:
+    """Runs of frames with score >= threshold lasting at least ``min_s``: start/end (s) and mean score."""
+    above = np.concatenate([[False], scores >= threshold, [False]])
+    edges = np.flatnonzero(np.diff(above.astype(np.int8)))
+    segments = []
+    for start, stop in zip(edges[::2], edges[1::2]):
+        begin, end = float(times_s[start]), float(times_s[stop - 1]) + 1.0 / fps
+        if end - begin >= min_s:
+            segments.append({"start_s": round(begin, 3), "end_s": round(end, 3),
+                             "mean_score": round(float(scores[start:stop].mean()), 4)})
+    return segments
+
+
+def _summary(video, video_id, frames, streams, source, results, notes, outputs, opts, seconds) -> dict[str, Any]:
+    covered = np.zeros(len(frames), bool)
+    tracks = []
+    for r in results:
+        covered[r.inputs.frames] = True
+        shares = {m: round(float(v.mean()), 4) for m, v in (r.shares or {}).items()}
+        tracks.append({
+            "entity_id": r.inputs.entity_id, "start_s": round(float(r.inputs.timestamps_s[0]), 3),
+            "end_s": round(float(r.inputs.timestamps_s[-1]), 3), "frames": int(len(r.scores)),
+            "mean_score": round(float(r.scores.mean()), 4),
+            "speaking_segments": speaking_segments(r.inputs.timestamps_s, r.scores, frames.fps),
+            "modality_shares": shares,
+        })
+    duration = float(len(frames) / frames.fps)
+    return {
+        "video": str(video), "video_id": video_id, "fps": frames.fps, "frames": len(frames),
+        "width": frames.width, "height": frames.height, "duration_s": round(duration, 3),
+        "has_audio": streams.has_audio, "faces_found": len(results) > 0,
+        "frames_with_a_track": int(covered.sum()), "tracks": tracks, "track_source": source, "notes": notes,
+        "settings": {"z": opts.z, "top_percent": opts.top_percent, "interpolation": opts.interpolation},
+        "outputs": outputs, "seconds": round(seconds, 2), "real_time_factor": round(duration / max(seconds, 1e-9), 3),
+    }
