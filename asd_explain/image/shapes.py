@@ -3,7 +3,8 @@
 Each image holds one small class-defining object (a circle, square, triangle, star, cross or diamond,
 filled with the class's own two-colour pattern) at a random place on a cluttered background (colour
 gradient, noise texture, thin line segments, open polylines and dots, none a closed or filled shape).
-The object's pixel mask is returned with the image, so a heatmap can be checked against it (pointing game, energy in mask).
+The object's pixel mask is returned with the image, so a heatmap can be checked against it (pointing
+game, energy in mask).
 
 Every image is a pure function of (seed, split, index): the dataset needs no files, and the same index
 always gives the same image. ``export_shapes`` writes a split to disk (PNG images, PNG masks, CSV).
