@@ -67,7 +67,9 @@ def explain_video(video: str | Path, checkpoint: str | Path, out_dir: str | Path
     prep = ckpt.get("preprocessing") or {}
     settings = CropSettings.from_preprocessing(prep, "body" in model.modalities)
     notes: list[str] = []
+    clock = _StageClock()
     audio16, audio_t0, original_audio = _soundtrack(video, streams, frames, notes)
+    clock.lap("audio")
     if opts.boxes_csv:
         tracks, entity_ids, issues = csv_face_tracks(opts.boxes_csv, video_id, frames.frame_times_s, frames.fps,
                                                      frames.width, frames.height)
@@ -77,9 +79,11 @@ def explain_video(video: str | Path, checkpoint: str | Path, out_dir: str | Path
                                             progress=opts.progress)
         source["source"] = "detector"
         entity_ids = [entity_id_for(video_id, t, frames.frame_times_s) for t in tracks]
+    clock.lap("tracks")
     if not tracks:
         notes.append("no face found: nothing to score; the output video shows the input unchanged")
     inputs = collect_inputs(frames, tracks, entity_ids, settings, audio16, audio_t0, progress=opts.progress)
+    clock.lap("crops")
     results, explanations = [], []
     for track in inputs:
         expl = explain_track_arrays(
@@ -89,6 +93,7 @@ def explain_video(video: str | Path, checkpoint: str | Path, out_dir: str | Path
         explanations.append(expl)
         results.append(TrackResult(track, expl.scores, expl.face_maps, expl.body_maps, expl.audio_attention,
                                    expl.modality_shares or None))
+    clock.lap("model")
     out.mkdir(parents=True, exist_ok=True)
     _write_scores(out / "scores.csv", video_id, results)
     outputs = {"scores_csv": str(out / "scores.csv"), "summary_json": str(out / "summary.json")}
@@ -97,10 +102,25 @@ def explain_video(video: str | Path, checkpoint: str | Path, out_dir: str | Path
                                        original_audio, notes, opts.progress))
         if explanations:
             outputs["summary_png"] = str(_summary_sheet(out, explanations, inputs))
+        clock.lap("render")
     summary = _summary(video, video_id, frames, streams, source, results, notes, outputs, opts,
                        time.perf_counter() - started)
+    summary["stage_seconds"] = clock.laps
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
     return summary
+
+
+class _StageClock:
+    """Wall time of each pipeline stage (reported in summary.json, used by the speed benchmark)."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self._last, 3)
+        self._last = now
 
 
 def _soundtrack(video: Path, streams, frames, notes: list[str]):
