@@ -4,7 +4,6 @@ from __future__ import annotations
 import csv
 import os
 import random
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -29,20 +28,10 @@ def seed_everything(seed: int) -> None:
 
 
 def save_checkpoint_file(payload: dict[str, Any], path: str | os.PathLike) -> Path:
-    """``torch.save`` through a temp file and an atomic rename: a reader sees the old file or the new one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {**payload, "asd_explain_version": __version__}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    """``torch.save`` through a temp file, fsync and an atomic rename: a reader sees the old file or the new one."""
+    from .train.checkpoint import atomic_torch_save
+
+    return atomic_torch_save({**payload, "asd_explain_version": __version__}, path)
 
 
 def load_checkpoint_file(path: str | os.PathLike, *, expected_format: str | None = None) -> dict[str, Any]:

@@ -30,6 +30,7 @@ def command(kind: str, out: str, minutes: float, device: str) -> None:
 def _av_demo(root: Path, minutes: float, device: str) -> None:
     from data_prep.categories import Categories
     from data_prep.prepare import prepare_store
+    from data_prep.settings import PrepSettings
     from data_prep.synth import generate_corpus
 
     from ..pipeline.explain_video import ExplainVideoOptions, explain_video
@@ -44,7 +45,8 @@ def _av_demo(root: Path, minutes: float, device: str) -> None:
     click.echo("[2/5] preparing both into a track store (WASD format: face + body CSVs)")
     for split, corpus in corpora.items():
         report = prepare_store("wasd", corpus / "videos", corpus / "annotations", root / "store" / split,
-                               split=split, body_annotations=corpus / "annotations",
+                               split=split, settings=PrepSettings(body_source="csv"),
+                               body_annotations=corpus / "annotations",
                                categories=Categories.load(str(corpus / "metadata.csv")), progress=False)
         click.echo(f"      {split}: {report.rows_stored} of {report.rows_in} annotated rows stored")
     click.echo(f"[3/5] training face + body + audio with SE for at most {minutes:g} minutes")

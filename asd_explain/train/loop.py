@@ -8,7 +8,6 @@ the step count, epoch position, optimiser, scheduler, grad scaler and RNG states
 from __future__ import annotations
 
 import os
-import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from tqdm import tqdm
 
 from ..config import config_to_dict, save_config
 from ..models.asd_model import ASDModel, model_inputs
+from ..train_utils import seed_everything
 from .batches import BatchSource, eval_positions, shard_positions
 from .checkpoint import (
     CheckpointError,
@@ -62,12 +62,6 @@ class TrainResult:
     progress: Progress
     last_checkpoint: Path
     best_checkpoint: Path | None
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
 
 
 class Trainer:
