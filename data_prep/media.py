@@ -20,6 +20,18 @@ from scipy.signal import resample_poly
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov")
 
 
+def open_av(path: str | Path, *args, **kwargs):
+    """``av.open`` with PyAV's Python log callback switched off first.
+
+    Importing torchvision calls ``av.logging.set_level(av.logging.ERROR)``, which installs a callback that
+    takes the GIL for every FFmpeg error message, including those that a decoder's worker threads emit
+    while the codec context is being freed. The free runs with the GIL held, so it waits for a thread that
+    waits for the GIL: the process hangs. With the level at None, FFmpeg messages are dropped in C.
+    """
+    av.logging.set_level(None)
+    return av.open(str(path), *args, **kwargs)
+
+
 class MediaError(Exception):
     """A video that cannot be used; ``kind`` is the report code (missing_video, corrupt_video, no_audio)."""
 
@@ -55,7 +67,7 @@ class StreamInfo:
 
 def probe_streams(path: Path) -> StreamInfo:
     try:
-        with av.open(str(path)) as container:
+        with open_av(path) as container:
             if not container.streams.video:
                 raise MediaError("corrupt_video", f"{path}: no video stream")
             video = container.streams.video[0]
@@ -113,7 +125,7 @@ def decode_audio(path: Path, start_s: float, end_s: float, video_start_s: float 
     resamples with a polyphase filter (scipy ``resample_poly``), which keeps the time of sample 0.
     """
     try:
-        container = av.open(str(path))
+        container = open_av(path)
     except (av.FFmpegError, OSError) as err:
         raise MediaError("corrupt_video", f"{path}: cannot open ({err})") from None
     with container:

@@ -157,3 +157,29 @@ def test_whole_track_in_chunks_and_blanking(tmp_path_factory):
     assert not np.array_equal(blank.modality_shares["face"], whole.modality_shares["face"])
     with pytest.raises(ValueError, match="cannot blank 'mouth'"):
         explain_track_arrays(model, blank=("mouth",), **arrays)
+
+
+def test_many_tracks_on_threads_equal_one_call_per_track(tmp_path_factory):
+    """explain_tracks on 2 threads (model replicas sharing weights, chunks longest first) gives exactly what
+    explain_track_arrays gives track by track, and restores torch's thread count."""
+    from asd_explain.explain.av import explain_tracks
+
+    _, store_path = tiny_corpus_and_store(tmp_path_factory)
+    store = TrackStore(store_path)
+    model = small_model()
+    tracks = []
+    for entity in store.entity_ids[:3]:
+        t = store.read(entity)
+        tracks.append(dict(face=t.face, body=t.body, audio=t.audio, timestamps_s=t.timestamps_s, fps=t.fps,
+                           entity_id=t.entity_id))
+    threads_before = torch.get_num_threads()
+    threaded = explain_tracks(model, tracks, workers=2, chunk_frames=16)
+    assert torch.get_num_threads() == threads_before
+    for arrays, got in zip(tracks, threaded):
+        one = explain_track_arrays(model, chunk_frames=16, **arrays)
+        assert got.entity_id == arrays["entity_id"] and got.n_frames == len(arrays["timestamps_s"])
+        np.testing.assert_allclose(got.scores, one.scores, atol=1e-6)
+        np.testing.assert_allclose(got.face_maps, one.face_maps, atol=1e-5)
+        np.testing.assert_allclose(got.audio_attention, one.audio_attention, atol=1e-5)
+        for name in one.modality_shares:
+            np.testing.assert_allclose(got.modality_shares[name], one.modality_shares[name], atol=1e-6)

@@ -104,3 +104,18 @@ def test_mp4_writer_removes_partial_file_on_error(tmp_path):
             writer.write(np.zeros((32, 32, 3), np.uint8))
             raise RuntimeError("stop")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_threaded_detection_equals_one_detector_on_real_footage():
+    """detect_face_tracks with 2 detector threads links exactly the tracks that one thread links."""
+    from asd_explain.pipeline.tracks_source import detect_face_tracks
+    from data_prep.video_frames import open_video
+
+    path, _ = carphone_frames()
+    one, info_one = detect_face_tracks(open_video(path), workers=1, progress=False)
+    two, info_two = detect_face_tracks(open_video(path), workers=2, progress=False)
+    assert len(one) == len(two) >= 1
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(a.frames, b.frames)
+        np.testing.assert_allclose(a.boxes, b.boxes)
+    assert info_one == info_two

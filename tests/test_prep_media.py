@@ -215,3 +215,22 @@ def test_pyav_reader_with_seeks_equals_a_straight_decode_and_decord(tmp_path):
         np.testing.assert_array_equal(frame, straight[index])
     for index, frame in DecordFrames(path).iter_frames(wanted):
         np.testing.assert_array_equal(frame, straight[index])
+
+
+def test_opening_a_video_switches_off_the_gil_taking_log_callback(tmp_path):
+    """torchvision installs PyAV's Python log callback on import; decoder threads that log while their
+    codec context is freed (with the GIL held) then hang the process. ``open_av`` switches it off."""
+    import torchvision.io  # noqa: F401  (the import that sets av.logging to ERROR)
+
+    from data_prep.media import open_av
+    from data_prep.video_frames import open_video
+
+    av.logging.set_level(av.logging.ERROR)
+    path = encode_video(tmp_path / "v.mp4", audio=False)
+    with open_av(path) as container:
+        assert len(container.streams.video) == 1
+    assert av.logging.get_level() is None
+    av.logging.set_level(av.logging.ERROR)
+    frames = open_video(path)
+    assert sum(frame is not None for _, frame in frames.iter_frames(np.arange(len(frames)))) == 40
+    assert av.logging.get_level() is None

@@ -20,10 +20,13 @@ import click
 @click.option("--interpolation", type=click.Choice(["bicubic", "bilinear", "nearest"]), default="bicubic",
               show_default=True)
 @click.option("--no-render", is_flag=True, help="Skip the MP4 and PNG; write scores and JSON only.")
+@click.option("--encode-preset", default="superfast", show_default=True,
+              type=click.Choice(["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"]),
+              help="x264 preset of the MP4 (faster presets: bigger files at the same quality).")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def command(video, checkpoint, out, boxes_csv, video_id, detector, detect_every, z, top_percent, interpolation,
-            no_render, device, quiet) -> None:
+            no_render, encode_preset, device, quiet) -> None:
     """Detect and track faces (or read --boxes), score every face per frame, and explain the scores with
     face/body heatmaps, spectrogram attention and modality shares (MP4, CSV, JSON, PNG in --out)."""
     from ..pipeline.explain_video import ExplainVideoOptions, explain_video
@@ -31,7 +34,8 @@ def command(video, checkpoint, out, boxes_csv, video_id, detector, detect_every,
 
     options = ExplainVideoOptions(detector=detector, detect_every=detect_every, boxes_csv=boxes_csv,
                                   video_id=video_id, z=z, top_percent=top_percent, interpolation=interpolation,
-                                  render=not no_render, device=device, progress=not quiet)
+                                  render=not no_render, encode_preset=encode_preset, device=device,
+                                  progress=not quiet)
     try:
         summary = explain_video(video, checkpoint, out, options)
     except (ValueError, FileNotFoundError, CheckpointError) as err:

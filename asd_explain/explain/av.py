@@ -297,19 +297,81 @@ def explain_track_arrays(model: ASDModel, *, chunk_frames: int = 256, blank: Seq
     before the forward (crops at the normalisation mean, i.e. flat grey; audio features at 0), to see
     what the model does without them.
     """
+    return explain_tracks(model, [arrays], chunk_frames=chunk_frames, blank=blank, z=z, top_percent=top_percent,
+                          interpolation=interpolation, reference=reference)[0]
+
+
+def explain_tracks(model: ASDModel, tracks: Sequence[Mapping[str, Any]], *, workers: int = 1,
+                   threads_per_worker: int | None = None, chunk_frames: int = 256, blank: Sequence[str] = (),
+                   z: float = DEFAULT_Z, top_percent: float | None = None, interpolation: Interpolation = "bicubic",
+                   reference: str = "zero") -> list[TrackExplanation]:
+    """``explain_track_arrays`` of many tracks (each a dict of ``track_batch`` keyword arguments).
+
+    The chunks of all tracks run on ``workers`` threads (longest first), each with its own copy of the
+    model (SE blocks keep their last output, so one model cannot run two forwards at once) sharing the
+    weights; the chunks and their results are exactly those of one ``explain_track_arrays`` call per track.
+    ``threads_per_worker``: torch threads during the call (restored afterwards; None: unchanged, forced to
+    1 when ``workers > 1``). On a CPU, one thread per worker and one worker per core keeps every core busy
+    without intra-op parallelism, whose per-operation hand-offs made the convolutions ~2.5x and the GRU's
+    per-time-step products 40-100x slower whenever another process used one of the cores.
+    """
     unknown = [m for m in blank if m not in MODALITIES]
     if unknown:
         raise ValueError(f"cannot blank {unknown[0]!r} (modalities: {', '.join(MODALITIES)})")
-    batch = track_batch(model, **arrays)
-    for name in blank:
-        if name in batch:
-            batch[name] = torch.zeros_like(batch[name])
-    n = batch["label_mask"].shape[1]
-    pieces = []
-    for start in range(0, n, chunk_frames):
-        pieces += explain_av_batch(model, batch_frames(batch, start, min(n, start + chunk_frames)), z=z,
-                                   top_percent=top_percent, interpolation=interpolation, reference=reference)
-    return join_explanations(pieces)
+    batches = []
+    for arrays in tracks:
+        batch = track_batch(model, **arrays)
+        for name in blank:
+            if name in batch:
+                batch[name] = torch.zeros_like(batch[name])
+        batches.append(batch)
+    jobs = [(k, start, min(batch["label_mask"].shape[1], start + chunk_frames))
+            for k, batch in enumerate(batches) for start in range(0, batch["label_mask"].shape[1], chunk_frames)]
+    options = {"z": z, "top_percent": top_percent, "interpolation": interpolation, "reference": reference}
+    workers = max(1, min(int(workers), len(jobs)))
+    threads = 1 if workers > 1 else threads_per_worker
+    previous = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        if workers == 1:
+            pieces = [explain_av_batch(model, batch_frames(batches[k], start, stop), **options)
+                      for k, start, stop in jobs]
+        else:
+            pieces = _explain_in_threads(model, batches, jobs, workers, options)
+    finally:
+        torch.set_num_threads(previous)
+    by_track: list[list[TrackExplanation]] = [[] for _ in batches]
+    for (k, _, _), piece in zip(jobs, pieces):
+        by_track[k] += piece
+    return [join_explanations(p) for p in by_track]
+
+
+def _explain_in_threads(model: ASDModel, batches: list[dict[str, Any]], jobs: list[tuple[int, int, int]],
+                        workers: int, options: dict[str, Any]) -> list[list[TrackExplanation]]:
+    """``explain_av_batch`` of every job (track, start, stop) on ``workers`` threads, results in job order."""
+    import copy
+    import queue
+    from concurrent.futures import ThreadPoolExecutor
+
+    replicas: queue.SimpleQueue = queue.SimpleQueue()
+    replicas.put(model)
+    for _ in range(workers - 1):  # own modules (own SE outputs), the same read-only weights
+        shared = {id(t): t for t in (*model.parameters(), *model.buffers())}
+        replicas.put(copy.deepcopy(model, memo=shared))
+
+    def run(job: tuple[int, int, int]) -> list[TrackExplanation]:
+        replica = replicas.get()
+        try:
+            k, start, stop = job
+            return explain_av_batch(replica, batch_frames(batches[k], start, stop), **options)
+        finally:
+            replicas.put(replica)
+
+    order = sorted(range(len(jobs)), key=lambda i: jobs[i][1] - jobs[i][2])  # longest first
+    with ThreadPoolExecutor(workers, thread_name_prefix="explain") as pool:
+        done = dict(zip(order, pool.map(run, [jobs[i] for i in order])))
+    return [done[i] for i in range(len(jobs))]
 
 
 def batch_frames(batch: Mapping[str, Any], start: int, stop: int) -> dict[str, Any]:

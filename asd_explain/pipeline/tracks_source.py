@@ -5,6 +5,10 @@ video's own frames, so the rest of the pipeline does not care which source was u
 """
 from __future__ import annotations
 
+import os
+import queue
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -27,28 +31,51 @@ def detection_stride(fps: float, detect_every: int | None) -> int:
 
 def detect_face_tracks(
     frames, *, detector: str = "dlib", detect_every: int | None = None,
-    min_track_s: float = 0.3, progress: bool = True,
+    min_track_s: float = 0.3, progress: bool = True, workers: int | None = None,
 ) -> tuple[list[FaceTrack], dict]:
     """Run the detector every few frames and the shot-change detector on every frame, then link tracks.
 
     ``frames`` comes from ``data_prep.video_frames.open_video`` (len, fps, iter_frames). The detectors
-    downscale wide frames themselves; boxes are full-frame pixels. Returns the tracks and a dict of what
-    was done (stride, detector runs, shot starts).
+    downscale wide frames themselves; boxes are full-frame pixels. The detector runs on ``workers``
+    threads (default: one per core, at most 4), each with its own detector (dlib and OpenCV release the
+    GIL while they search), while this thread decodes and looks for shot changes; at most two frames per
+    worker wait. Returns the tracks and a dict of what was done (stride, detector runs, shot starts).
     """
     stride = detection_stride(frames.fps, detect_every)
-    find_faces = make_detector(detector)
+    workers = max(1, workers if workers is not None else min(4, len(os.sched_getaffinity(0))))
+    first = make_detector(detector)  # made here: an unknown name fails before any decoding
+    idle = queue.SimpleQueue()
+    idle.put(first)
+
+    def find_faces(frame: np.ndarray) -> np.ndarray:
+        try:
+            find = idle.get_nowait()
+        except queue.Empty:  # another worker holds every detector: a copy (cheap when the detector has clone())
+            find = first.clone() if hasattr(first, "clone") else make_detector(detector)
+        try:
+            return find(frame)
+        finally:
+            idle.put(find)
+
     cuts = ShotChangeDetector()
     n = len(frames)
     detections: list[np.ndarray] = [np.zeros((0, 5), np.float32)] * n
     shot_starts: set[int] = set()
+    pending: deque[tuple[int, Future]] = deque()
     bar = tqdm(total=n, desc="detect faces", unit="frame", disable=not progress)
-    for index, frame in frames.iter_frames(np.arange(n)):
-        if frame is not None:
-            if cuts(frame):
-                shot_starts.add(index)
-            if index % stride == 0 or index in shot_starts:
-                detections[index] = find_faces(frame)
-        bar.update(1)
+    with ThreadPoolExecutor(workers, thread_name_prefix="detect") as pool:
+        for index, frame in frames.iter_frames(np.arange(n)):
+            if frame is not None:
+                if cuts(frame):
+                    shot_starts.add(index)
+                if index % stride == 0 or index in shot_starts:
+                    pending.append((index, pool.submit(find_faces, frame)))
+            while pending and (len(pending) > 2 * workers or pending[0][1].done()):
+                done, future = pending.popleft()
+                detections[done] = future.result()
+            bar.update(1)
+        for done, future in pending:
+            detections[done] = future.result()
     bar.close()
     max_gap = max(3 * stride, int(round(0.5 * frames.fps)))
     min_detections = max(2, int(round(min_track_s * frames.fps / stride)))

@@ -14,6 +14,8 @@ from pathlib import Path
 import av
 import numpy as np
 
+from ..media import open_av
+
 AUDIO_FRAME_SAMPLES = 1024
 
 
@@ -24,7 +26,7 @@ def write_mp4(path: Path, frames: Iterable[np.ndarray], audio: np.ndarray, *, fp
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     count = 0
     try:
-        with av.open(str(tmp), mode="w", format="mp4") as container:
+        with open_av(tmp, mode="w", format="mp4") as container:
             video = container.add_stream("libx264", rate=fps)
             video.width, video.height, video.pix_fmt = width, height, "yuv420p"
             video.codec_context.time_base = Fraction(fps.denominator, fps.numerator)
@@ -68,5 +70,5 @@ def _encode_audio(container, stream, samples: np.ndarray, cursor: int, until: in
 
 def probe_codecs(path: Path) -> dict[str, str]:
     """{'video': codec name, 'audio': codec name} of a media file, read with PyAV."""
-    with av.open(str(path)) as container:
+    with open_av(path) as container:
         return {s.type: s.codec_context.name for s in container.streams if s.type in ("video", "audio")}
