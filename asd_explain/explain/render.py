@@ -64,10 +64,15 @@ def save_grid(
                 tile = cv2.resize(tile, (w, h), interpolation=cv2.INTER_AREA)
             x = left + pad + j * (w + pad)
             canvas[y:y + h, x:x + w] = tile if tile.ndim == 3 else tile[..., None]
+    return write_png(path, canvas)
+
+
+def write_png(path: str | Path, image_rgb: np.ndarray) -> Path:
+    """Write an (H, W, 3) uint8 RGB image as a PNG atomically (temp name, then rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    if not cv2.imwrite(str(tmp), cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR)):
+    if not cv2.imwrite(str(tmp), cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR)):
         raise OSError(f"{path}: could not write PNG")
     tmp.replace(path)
     return path

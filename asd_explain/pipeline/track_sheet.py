@@ -16,7 +16,7 @@ import numpy as np
 
 from ..explain.av import TrackExplanation
 from ..explain.av_render import as_rgb, frame_picks
-from ..explain.render import overlay_heatmap
+from ..explain.render import overlay_heatmap, write_png
 
 WIDTH = 1400
 SHARE_RGB = {"audio": (44, 160, 44), "face": (31, 119, 180), "body": (255, 127, 14)}  # matplotlib's tab: colours
@@ -48,13 +48,7 @@ def render_track_sheet(explanation: TrackExplanation, face: np.ndarray | None = 
 def save_track_sheet(explanation: TrackExplanation, path: str | Path, **kwargs) -> tuple[Path, np.ndarray]:
     """Write the sheet as a PNG (atomically); returns the path and the RGB image."""
     image = render_track_sheet(explanation, **kwargs)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    if not cv2.imwrite(str(tmp), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
-        raise OSError(f"{path}: could not write PNG")
-    tmp.replace(path)
-    return path, image
+    return write_png(path, image), image
 
 
 def _times(explanation: TrackExplanation) -> np.ndarray:
