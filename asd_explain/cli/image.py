@@ -25,6 +25,8 @@ def command() -> None:
 @click.option("--train-count", type=int, help="Use only this many training images.")
 @click.option("--arch", type=click.Choice(ARCHS), help="torchvision architecture (default: resnet18).")
 @click.option("--se/--no-se", default=None, help="With (default) or without the SE block.")
+@click.option("--output-stride", type=click.Choice(["16", "32"]),
+              help="ResNets: 16 (default) sets layer4's stride to 1 (8x8 map at 128 px); 32 is torchvision's.")
 @click.option("--epochs", type=int)
 @click.option("--batch-size", type=int)
 @click.option("--lr", type=float)
@@ -39,6 +41,7 @@ def train_cmd(config_path, out, **options) -> None:
         "data.dataset": options["dataset"], "data.root": options["root"], "data.download": options["download"],
         "data.attribute": options["attribute"], "data.image_size": options["image_size"],
         "data.train_count": options["train_count"], "model.arch": options["arch"], "model.se": options["se"],
+        "model.output_stride": int(options["output_stride"]) if options["output_stride"] else None,
         "train.epochs": options["epochs"], "train.batch_size": options["batch_size"], "train.lr": options["lr"],
         "train.seed": options["seed"], "train.device": options["device"],
     }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from tqdm import tqdm
 from ..config import atomic_write_text, config_to_dict, save_config
 from ..train_utils import CsvLog, resolve_device, save_checkpoint_file, seed_everything
 from .datasets import build_image_dataset
-from .models import CHECKPOINT_FORMAT, build_classifier, load_classifier
+from .models import CHECKPOINT_FORMAT, build_classifier, default_output_stride, load_classifier
 
 
 @dataclass
@@ -40,6 +40,9 @@ class ImageModelConfig:
     arch: str = "resnet18"
     se: bool = True
     reduction: int = 16
+    # 16 or 32; None: 16 for the ResNets (layer4 at stride 1: an 8x8 map at 128 px), 32 for the others.
+    # Resolved before training and written to config.yaml (see asd_explain.image.models.set_output_stride).
+    output_stride: int | None = None
 
 
 @dataclass
@@ -71,13 +74,15 @@ def train_classifier(cfg: ImageRunConfig, out_dir: str | Path, *, resume: bool =
     """Train; resume from ``out_dir/checkpoint.pt`` when present. Returns the final metrics."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    if cfg.model.output_stride is None:
+        cfg = replace(cfg, model=replace(cfg.model, output_stride=default_output_stride(cfg.model.arch)))
     save_config(cfg, out / "config.yaml")
     seed_everything(cfg.train.seed)
     device = resolve_device(cfg.train.device)
     train_set = _dataset(cfg.data, "train", cfg.data.train_count)
     val_set = _dataset(cfg.data, "val", cfg.data.val_count)
     model = build_classifier(cfg.model.arch, len(train_set.classes), se=cfg.model.se,
-                             reduction=cfg.model.reduction).to(device)
+                             reduction=cfg.model.reduction, output_stride=cfg.model.output_stride).to(device)
     generator = torch.Generator().manual_seed(cfg.train.seed)
     loader = DataLoader(train_set, batch_size=cfg.train.batch_size, shuffle=True, drop_last=True,
                         num_workers=cfg.train.workers, generator=generator)
