@@ -3,6 +3,12 @@
 Video (per modality, one choice per track): original, horizontal flip, random crop (a square of 70-100 % of
 the side, resized back) or rotation by U(-15, 15) degrees, each with probability 1/4, the same for every
 frame of the track. Audio (probability 1/2): add another track's audio scaled to an SNR of U(-5, 5) dB.
+
+Modality dropout (``choose_blank``, separate from the above and from its RNG stream): with probability p
+per clip, one modality (uniform over the candidates) is replaced by its blank, the label kept - face / body
+crops at the normalisation mean (0 after normalising: flat mean grey), audio features at 0. These are the
+blanks ``asd_explain.explain.av.explain_track_arrays(blank=...)`` feeds, so the model has seen a missing
+sense before it is asked to explain one.
 """
 from __future__ import annotations
 
@@ -30,6 +36,15 @@ def augment_frames(frames: np.ndarray, rng: np.random.Generator) -> tuple[np.nda
         out = np.stack([cv2.warpAffine(f, matrix, (width, height)) for f in frames])
         return out.reshape(frames.shape), kind
     return frames, kind
+
+
+def choose_blank(modalities, p: float, rng: np.random.Generator) -> str | None:
+    """With probability ``p`` one of ``modalities`` (uniform), else None; always draws two numbers."""
+    modalities = tuple(modalities)
+    drop, which = rng.random(), int(rng.integers(max(len(modalities), 1)))
+    if not modalities or drop >= p:
+        return None
+    return modalities[which]
 
 
 def mix_at_snr(audio: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:

@@ -4,12 +4,16 @@ Items (dicts with uint8 ``face``/``body`` crops ``(T, H, W[, 3])``, audio featur
 by an int (a whole track, or a fixed clip when ``clip_frames`` is set) or by a key ``(track_index, start,
 n_frames[, epoch])`` as the batch samplers of :mod:`asd_explain.data.sampler` yield them; ``collate``
 normalises the crops. Augmentation draws from an RNG seeded by ``(seed, epoch, track_index, start)``, so a batch is the
-same whichever DataLoader worker builds it.
+same whichever DataLoader worker builds it. ``modality_dropout=p`` (training) blanks one modality of a clip
+with probability p (its own RNG, seeded by ``(seed, epoch, track_index, start, 1)``; ``augment`` not needed):
+audio features are set to 0 here, face / body crops are written as 0 (the normalisation mean) by ``collate``;
+the item's ``blanked`` names what was blanked.
 
 Batch dict from ``collate`` (B items, T = longest item, padding masked out):
 ``face (B, T, 1, Hf, Wf) float32`` normalised ``(x / 255 - 0.4161) / 0.1688`` (grey; RGB uses the ImageNet
 mean/std per channel), ``body (B, T, C, Hb, Wb) float32`` (same normalisation), ``audio (B, 4T, F) float32``,
-``labels (B, T) int64`` (1 = SPEAKING_AUDIBLE, else 0), ``label_mask (B, T) bool``, ``timestamps_s (B, T)
+``labels (B, T) int64`` (1 = SPEAKING_AUDIBLE, else 0), ``label_mask (B, T) bool``, with modality dropout
+``blanked {modality: (B,) bool}``, ``timestamps_s (B, T)
 float64`` (0 on padding), ``entity_ids``, ``video_ids`` (lists of str), ``fps (B,) float64``.
 """
 from __future__ import annotations
@@ -23,7 +27,7 @@ import torch
 from torch.utils.data import Dataset, get_worker_info
 
 from .audio_features import AUDIO_FRAMES_PER_VIDEO_FRAME, AudioFeatureConfig, audio_features
-from .augment import augment_frames, maybe_mix_audio
+from .augment import augment_frames, choose_blank, maybe_mix_audio
 from .store import MODALITIES, TrackStore
 
 GREY_MEAN, GREY_STD = 0.4161, 0.1688
@@ -55,7 +59,8 @@ class TrackDataset(Dataset):
 
     def __init__(self, store: TrackStore | str | os.PathLike, *, clip_frames: int | None = None,
                  audio_feature: str = "logmel", n_mels: int = 40, augment: bool = False,
-                 modalities: Sequence[str] = MODALITIES, seed: int = 0) -> None:
+                 modalities: Sequence[str] = MODALITIES, seed: int = 0, modality_dropout: float = 0.0,
+                 dropout_modalities: Sequence[str] | None = None) -> None:
         self.store = store if isinstance(store, TrackStore) else TrackStore(store)
         unknown = [m for m in modalities if m not in MODALITIES]
         if unknown:
@@ -64,6 +69,14 @@ class TrackDataset(Dataset):
             raise ValueError(f"{self.store.path}: store has no body crops (body_source none); "
                              f"leave 'body' out of modalities")
         self.modalities = tuple(modalities)
+        if not 0.0 <= modality_dropout <= 1.0:
+            raise ValueError(f"modality_dropout must be in [0, 1], got {modality_dropout}")
+        candidates = self.modalities if dropout_modalities is None else tuple(dropout_modalities)
+        foreign = [m for m in candidates if m not in self.modalities]
+        if foreign:
+            raise ValueError(f"cannot drop {foreign[0]!r}: not among the loaded modalities {list(self.modalities)}")
+        self.modality_dropout = float(modality_dropout)
+        self.dropout_modalities = candidates
         self.audio_config = AudioFeatureConfig(kind=audio_feature, n_mels=n_mels)
         self.augment = augment
         self.seed = seed
@@ -97,11 +110,17 @@ class TrackDataset(Dataset):
         entity_id = self.store.entity_ids[track_index]
         track = self.store.read(entity_id, start, start + n_frames, modalities=self.modalities)
         rng = np.random.default_rng([self.seed, epoch, track_index, start]) if self.augment else None
+        blank = None
+        if self.modality_dropout > 0:
+            blank = choose_blank(self.dropout_modalities, self.modality_dropout,
+                                 np.random.default_rng([self.seed, epoch, track_index, start, 1]))
         item: dict[str, Any] = {
             "entity_id": entity_id, "video_id": track.video_id, "fps": track.fps,
             "timestamps_s": track.timestamps_s.astype(np.float64),
             "labels": (track.labels == 1).astype(np.int64),
         }
+        if self.modality_dropout > 0:
+            item["blanked"] = () if blank is None else (blank,)
         for name in ("face", "body"):
             frames = getattr(track, name)
             if name in self.modalities and frames is not None:
@@ -113,6 +132,8 @@ class TrackDataset(Dataset):
             if rng is not None:
                 audio = maybe_mix_audio(audio, lambda: self._other_audio(track_index, rng), rng)
             item["audio"] = audio_features(audio, track.timestamps_s, track.fps, self.audio_config)
+            if blank == "audio":
+                item["audio"] = np.zeros_like(item["audio"])
         return item
 
     def _other_audio(self, track_index: int, rng: np.random.Generator) -> np.ndarray:
@@ -141,13 +162,17 @@ def _pad_stack(arrays: list[np.ndarray], length: int, dtype: torch.dtype, fill: 
     return out
 
 
-def _stack_frames(frames: list[np.ndarray], length: int) -> torch.Tensor:
-    """uint8 ``(T_i, H, W[, 3])`` crops -> normalised ``(B, length, C, H, W) float32``, zero padding."""
+def _stack_frames(frames: list[np.ndarray], length: int, blank: Sequence[bool] | None = None) -> torch.Tensor:
+    """uint8 ``(T_i, H, W[, 3])`` crops -> normalised ``(B, length, C, H, W) float32``, zero padding;
+    items with ``blank[i]`` are all 0 (the normalisation mean)."""
     first = frames[0]
     channels = 3 if first.ndim == 4 else 1
     out = _empty((len(frames), length, channels, first.shape[1], first.shape[2]), torch.float32)
     view = out.numpy()
     for i, array in enumerate(frames):
+        if blank is not None and blank[i]:
+            view[i] = 0.0
+            continue
         normalise_frames(array, out=view[i, :len(array)])
         view[i, len(array):] = 0.0
     return out
@@ -166,9 +191,15 @@ def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
         "video_ids": [item["video_id"] for item in items],
         "fps": torch.tensor([item["fps"] for item in items], dtype=torch.float64),
     }
+    blanked = None
+    if "blanked" in items[0]:
+        names = [m for m in MODALITIES if m in items[0]]
+        blanked = {m: torch.tensor([m in item["blanked"] for item in items], dtype=torch.bool) for m in names}
+        batch["blanked"] = blanked
     for name in ("face", "body"):
         if name in items[0]:
-            batch[name] = _stack_frames([item[name] for item in items], length)
+            batch[name] = _stack_frames([item[name] for item in items], length,
+                                        None if blanked is None else blanked[name].tolist())
     if "audio" in items[0]:
         batch["audio"] = _pad_stack([item["audio"] for item in items], AUDIO_FRAMES_PER_VIDEO_FRAME * length,
                                     torch.float32)

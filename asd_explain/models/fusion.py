@@ -3,6 +3,8 @@
 Per-frame embeddings ``(B, T, D)`` of the present modalities are concatenated in the order
 [audio | face | body] into ``(B, T, M*D)``; an SE block gates the M*D channels. Its excitation, split
 into the M modality slices, gives each modality's share of the gate mass ("face vs body vs audio").
+With ``keep_gate`` set (training with ``blank_gate_weight``), a training forward also keeps the gate with its
+graph (``live_gate``), so a loss can act on the shares.
 """
 from __future__ import annotations
 
@@ -39,6 +41,8 @@ class ModalityFusion(nn.Module):
         self.dim = dim
         self.out_dim = dim * len(self.modalities)
         self.squeeze = squeeze
+        self.keep_gate = False
+        self.live_gate: torch.Tensor | None = None
         self.se: nn.Module = SqueezeExcite(self.out_dim, reduction, "frame" if squeeze == "frame" else "sample") \
             if se else nn.Identity()
 
@@ -47,11 +51,19 @@ class ModalityFusion(nn.Module):
         if missing:
             raise ValueError(f"fusion needs embeddings of {list(self.modalities)}; missing {missing}")
         joint = torch.cat([embeddings[m] for m in self.modalities], dim=2).transpose(1, 2)  # (B, M*D, T)
+        x = joint[..., None, None] if self.squeeze == "frame" else joint  # per-frame squeeze of (B, C, T, 1, 1)
+        gated = self.se(x)
         if self.squeeze == "frame":
-            gated = self.se(joint[..., None, None])[..., 0, 0]  # per-frame squeeze of a (B, C, T, 1, 1) map
-        else:
-            gated = self.se(joint)
+            gated = gated[..., 0, 0]
+        keep = self.keep_gate and self.training and isinstance(self.se, SqueezeExcite)
+        self.live_gate = self.se.gate(x) if keep else None  # the tiny gate MLP again, with its graph
         return gated.transpose(1, 2)
+
+    def live_shares(self) -> dict[str, torch.Tensor] | None:
+        """Shares of the last training forward with their graph (only with ``keep_gate``), else None."""
+        if self.live_gate is None:
+            return None
+        return modality_shares(self.live_gate, self.modalities, self.dim)
 
     def shares(self) -> dict[str, torch.Tensor] | None:
         """Modality shares of the last forward ({modality: (B, T) or (B,)}), or None without SE."""

@@ -22,6 +22,11 @@ class DataConfig:
     num_workers:    DataLoader worker processes (0 = in the main process).
     augment:        flip / crop / audio-mixing augmentation in training (as the store's loaders offer).
     max_tracks:     use at most this many tracks per split (0 = all); for quick runs.
+    modality_dropout: probability per training clip of replacing one modality by its blank, label kept
+                    (face / body crops at the normalisation mean, audio features at 0: the blanks of
+                    ``explain --blank``); 0 = off. Independent of ``augment``.
+    dropout_modalities: which modalities may be blanked ([] = all the model's), one per dropped clip,
+                    uniformly.
     """
 
     store: str = ""
@@ -33,12 +38,19 @@ class DataConfig:
     num_workers: int = 0
     augment: bool = True
     max_tracks: int = 0
+    modality_dropout: float = 0.0
+    dropout_modalities: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.clip_frames < 1 or self.batch_frames < self.clip_frames:
             raise ValueError(f"need 1 <= clip_frames <= batch_frames, got {self.clip_frames}, {self.batch_frames}")
         if self.eval_clip_frames < 1:
             raise ValueError(f"eval_clip_frames must be >= 1, got {self.eval_clip_frames}")
+        if not 0.0 <= self.modality_dropout <= 1.0:
+            raise ValueError(f"modality_dropout must be in [0, 1], got {self.modality_dropout}")
+        unknown = [m for m in self.dropout_modalities if m not in ("audio", "face", "body")]
+        if unknown:
+            raise ValueError(f"dropout_modalities: unknown modality {unknown[0]!r} (audio, face, body)")
 
     @property
     def batch_size(self) -> int:
@@ -78,6 +90,9 @@ class TrainConfig:
     amp:            mixed precision (bfloat16, or float16 with a grad scaler) on CUDA only; ignored on CPU.
     threads:        torch CPU threads per process (0 = cores / processes).
     aux_loss_weight: BIAS's 0.4 on each auxiliary modality head.
+    blank_gate_weight: with ``data.modality_dropout``, weight of a loss term that is the fusion SE's share
+                    of the blanked modality on the clips where it was blanked (teaches the modality-importance
+                    gate that a missing sense carries nothing); 0 = off.
     checkpoint_every_steps: also write ``last.pt`` every N steps (0 = at epoch ends only).
     log_every_steps: rows of train_log.csv.
     validate_every_epochs: run validation every N epochs (and at the end).
@@ -94,6 +109,7 @@ class TrainConfig:
     amp: bool = True
     threads: int = 0
     aux_loss_weight: float = 0.4
+    blank_gate_weight: float = 0.0
     checkpoint_every_steps: int = 50
     log_every_steps: int = 10
     validate_every_epochs: int = 1

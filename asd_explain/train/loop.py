@@ -35,7 +35,7 @@ from .checkpoint import (
 from .config import TrainConfig
 from .csv_log import CSVLog
 from .distributed import DistInfo, barrier, broadcast_object, cleanup_distributed, gather_objects, setup_distributed
-from .losses import ASDLoss
+from .losses import ASDLoss, blank_share_penalty
 from .validation import FrameScores, autocast_context, score_batches
 
 TRAIN_COLUMNS = ["step", "epoch", "lr", "loss", "loss_fused", "loss_audio", "loss_face", "loss_body",
@@ -81,6 +81,7 @@ class Trainer:
         self.best_path = self.run_dir / "checkpoints" / "best.pt"
         self.model = ASDModel(config.model).to(self.dist.device)
         self.loss_fn = ASDLoss(config.aux_loss_weight)
+        self.model.fusion.keep_gate = config.blank_gate_weight > 0
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.optim.lr,
                                           weight_decay=config.optim.weight_decay,
                                           fused=self.dist.device.type in ("cpu", "cuda"))  # one kernel, not ~120
@@ -181,7 +182,13 @@ class Trainer:
         mask = mask.to(device) if mask is not None else None
         with autocast_context(device, self.use_amp):
             output = self.net(**inputs)
-        loss, parts = self.loss_fn(output, labels, mask)
+        blanked = batch.get("blanked")
+        loss, parts = self.loss_fn(output, labels, mask, blanked)
+        live = self.model.fusion.live_shares() if self.config.blank_gate_weight > 0 and blanked else None
+        if live is not None:
+            penalty = blank_share_penalty(live, blanked, mask)
+            loss = loss + self.config.blank_gate_weight * penalty.to(loss.device)
+            parts["loss_blank_share"] = float(penalty.detach())
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         if self.config.optim.grad_clip > 0:

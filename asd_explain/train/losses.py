@@ -1,7 +1,9 @@
 """The BIAS loss: cross-entropy of the fused logits + ``aux_weight`` x each modality's auxiliary CE.
 
-Only labelled frames count (``label_mask``); the logits come from the model's heads (the loss holds no
-classifier), so any model output dict {"logits", "aux_logits"} can be trained with it.
+Only labelled frames count (``label_mask``); a modality blanked by modality dropout (``blanked[m]``, (B,)
+bool) does not count in its own auxiliary CE (its head has nothing to go on), only in the fused one. The
+logits come from the model's heads (the loss holds no classifier), so any model output dict
+{"logits", "aux_logits"} can be trained with it.
 """
 from __future__ import annotations
 
@@ -28,6 +30,31 @@ def masked_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, mask: torch
     return (per_frame * flat_mask).sum() / count.clamp_min(1)
 
 
+def blank_share_penalty(shares: Mapping[str, torch.Tensor], blanked: Mapping[str, torch.Tensor],
+                        mask: torch.Tensor | None) -> torch.Tensor:
+    """Mean fusion-SE share of the blanked modality over the labelled frames of the clips where it was blanked.
+
+    shares: {modality: (B, T) or (B,)} with their graph; blanked: {modality: (B,) bool}; mask: (B, T) bool.
+    0 (connected to the graph) when no clip had a blank.
+    """
+    total, count = None, 0.0
+    for modality, share in shares.items():
+        if modality not in blanked:
+            continue
+        rows = blanked[modality].to(share.device)
+        per_frame = share if share.dim() == 2 else share[:, None]
+        weight = rows[:, None].to(per_frame.dtype).expand(per_frame.shape[0],
+                                                          mask.shape[1] if mask is not None else per_frame.shape[1])
+        if mask is not None:
+            weight = weight * mask.to(per_frame.dtype)
+        term = (per_frame * weight).sum()
+        total = term if total is None else total + term
+        count += float(weight.sum())
+    if total is None:
+        return torch.zeros(())
+    return total / max(count, 1.0)
+
+
 class ASDLoss(torch.nn.Module):
     """total = CE(fused) + aux_weight * sum_m CE(aux_m). Returns (total, {name: detached value})."""
 
@@ -38,12 +65,17 @@ class ASDLoss(torch.nn.Module):
         self.aux_weight = aux_weight
 
     def forward(self, output: Mapping[str, Any], labels: torch.Tensor,
-                mask: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+                mask: torch.Tensor | None = None,
+                blanked: Mapping[str, torch.Tensor] | None = None) -> tuple[torch.Tensor, dict[str, float]]:
         fused = masked_cross_entropy(output["logits"], labels, mask)
         total = fused
         parts = {"loss_fused": fused.detach()}
         for modality, logits in output.get("aux_logits", {}).items():
-            aux = masked_cross_entropy(logits, labels, mask)
+            aux_mask = mask
+            if blanked is not None and modality in blanked:
+                present = ~blanked[modality].to(labels.device)[:, None].expand_as(labels)
+                aux_mask = present if mask is None else mask & present
+            aux = masked_cross_entropy(logits, labels, aux_mask)
             total = total + self.aux_weight * aux
             parts[f"loss_{modality}"] = aux.detach()
         parts["loss"] = total.detach()

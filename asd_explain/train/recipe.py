@@ -73,7 +73,9 @@ def train_on_store(config: TrainConfig, *, resume: bool = True) -> TrainResult:
     train_store = TrackStore(resolve_store(data.store, data.train_split))
     train_source = StoreClipSource(train_store, config.model, clip_frames=data.clip_frames,
                                    batch_size=data.batch_size, augment=data.augment, seed=config.seed,
-                                   num_workers=data.num_workers, max_tracks=data.max_tracks)
+                                   num_workers=data.num_workers, max_tracks=data.max_tracks,
+                                   modality_dropout=data.modality_dropout,
+                                   dropout_modalities=data.dropout_modalities)
     val_source = None
     if data.val_split:
         val_store = TrackStore(resolve_store(data.store, data.val_split))

@@ -76,19 +76,27 @@ def preprocessing_of(store: TrackStore, config: ModelConfig) -> Preprocessing:
     )
 
 
-def _dataset(store: TrackStore, config: ModelConfig, *, augment: bool, seed: int) -> TrackDataset:
+def _dataset(store: TrackStore, config: ModelConfig, *, augment: bool, seed: int, modality_dropout: float = 0.0,
+             dropout_modalities: Sequence[str] = ()) -> TrackDataset:
     n_mels = config.n_audio_features if config.audio_feature == "logmel" else 40
+    modalities = store_modalities(config)
+    foreign = [m for m in dropout_modalities if m not in modalities]
+    if modality_dropout > 0 and foreign:
+        raise StoreError(f"dropout_modalities has {foreign[0]!r}, which the model ({list(config.modalities)}) lacks")
     return TrackDataset(store, audio_feature=config.audio_feature, n_mels=n_mels, augment=augment,
-                        modalities=store_modalities(config), seed=seed)
+                        modalities=modalities, seed=seed, modality_dropout=modality_dropout,
+                        dropout_modalities=tuple(dropout_modalities) or None)
 
 
 class StoreClipSource:
     """Training batches: clips of ``clip_frames`` frames, ``batch_size`` per batch, shuffled per epoch."""
 
     def __init__(self, store: TrackStore, config: ModelConfig, *, clip_frames: int, batch_size: int,
-                 augment: bool = True, seed: int = 0, num_workers: int = 0, max_tracks: int = 0) -> None:
+                 augment: bool = True, seed: int = 0, num_workers: int = 0, max_tracks: int = 0,
+                 modality_dropout: float = 0.0, dropout_modalities: Sequence[str] = ()) -> None:
         check_store_fits(store, config)
-        self.dataset = _dataset(store, config, augment=augment, seed=seed)
+        self.dataset = _dataset(store, config, augment=augment, seed=seed, modality_dropout=modality_dropout,
+                                dropout_modalities=dropout_modalities)
         lengths = self.dataset.lengths[:max_tracks] if max_tracks else self.dataset.lengths
         self.sampler = ClipBatchSampler(lengths, clip_frames, batch_size, shuffle=True, seed=seed)
         self.num_workers = num_workers
