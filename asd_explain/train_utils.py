@@ -60,6 +60,9 @@ class CsvLog:
         if not self.path.exists() or self.path.stat().st_size == 0:
             with self.path.open("w", newline="") as handle:
                 csv.writer(handle).writerow(self.fields)
+        else:  # resuming: keep the columns of the header already written (fields it lacks are dropped)
+            with self.path.open(newline="") as handle:
+                self.fields = next(csv.reader(handle), self.fields) or self.fields
 
     def write(self, **row: Any) -> None:
         with self.path.open("a", newline="") as handle:

@@ -31,6 +31,7 @@ def command() -> None:
 @click.option("--batch-size", type=int)
 @click.option("--lr", type=float)
 @click.option("--seed", type=int)
+@click.option("--gate-l1", type=float, help="Weight of the loss gate_l1 * mean(SE gate) (default: 0, off).")
 @click.option("--device", help="auto (default), cpu, cuda, cuda:1, ...")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Run folder (resumes if present).")
 def train_cmd(config_path, out, **options) -> None:
@@ -43,7 +44,7 @@ def train_cmd(config_path, out, **options) -> None:
         "data.train_count": options["train_count"], "model.arch": options["arch"], "model.se": options["se"],
         "model.output_stride": int(options["output_stride"]) if options["output_stride"] else None,
         "train.epochs": options["epochs"], "train.batch_size": options["batch_size"], "train.lr": options["lr"],
-        "train.seed": options["seed"], "train.device": options["device"],
+        "train.seed": options["seed"], "train.device": options["device"], "train.gate_l1": options["gate_l1"],
     }
     overrides = {k: v for k, v in overrides.items() if v is not None}
     try:

@@ -54,6 +54,10 @@ class ImageTrainConfig:
     seed: int = 0
     workers: int = 0
     device: str = "auto"
+    # Weight of a loss on the SE gate: gate_l1 * mean(s) over the batch and channels (0 = off). It keeps
+    # the gate of channels the decision does not use low, so that the channels the threshold keeps are
+    # the ones that decide (see docs/compare.md, "Gate sparsity").
+    gate_l1: float = 0.0
 
 
 @dataclass
@@ -86,6 +90,13 @@ def train_classifier(cfg: ImageRunConfig, out_dir: str | Path, *, resume: bool =
     generator = torch.Generator().manual_seed(cfg.train.seed)
     loader = DataLoader(train_set, batch_size=cfg.train.batch_size, shuffle=True, drop_last=True,
                         num_workers=cfg.train.workers, generator=generator)
+    if cfg.train.gate_l1 < 0:
+        raise ValueError(f"train.gate_l1 must be >= 0, got {cfg.train.gate_l1}")
+    gate = getattr(model, "se_explain", None) if cfg.train.gate_l1 > 0 else None
+    if cfg.train.gate_l1 > 0 and gate is None:
+        raise ValueError("train.gate_l1 needs the SE block (model.se: true)")
+    if gate is not None:
+        gate.keep_graph = True
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=cfg.train.lr, total_steps=cfg.train.epochs * len(loader), pct_start=0.2)
@@ -97,15 +108,17 @@ def train_classifier(cfg: ImageRunConfig, out_dir: str | Path, *, resume: bool =
         scheduler.load_state_dict(ckpt["scheduler"])
         scheduler.total_steps = cfg.train.epochs * len(loader)  # training may be extended on resume
         start_epoch = int(ckpt["epoch"])
-    log = CsvLog(out / "log.csv", ["epoch", "train_loss", "train_accuracy", "val_accuracy", "seconds"])
+    log = CsvLog(out / "log.csv", ["epoch", "train_loss", "train_accuracy", "val_accuracy", "gate_mean", "seconds"])
     metrics: dict[str, Any] = {}
     for epoch in range(start_epoch, cfg.train.epochs):
         generator.manual_seed(cfg.train.seed + epoch)
         started = time.time()
-        loss, acc = _train_epoch(model, loader, optimizer, scheduler, device, f"epoch {epoch + 1}/{cfg.train.epochs}")
+        loss, acc, gate_mean = _train_epoch(model, loader, optimizer, scheduler, device,
+                                            f"epoch {epoch + 1}/{cfg.train.epochs}", gate, cfg.train.gate_l1)
         val = accuracy(model, val_set, cfg.train.batch_size, device)
         log.write(epoch=epoch + 1, train_loss=f"{loss:.5f}", train_accuracy=f"{acc:.5f}",
-                  val_accuracy=f"{val['accuracy']:.5f}", seconds=f"{time.time() - started:.1f}")
+                  val_accuracy=f"{val['accuracy']:.5f}",
+                  gate_mean="" if gate_mean is None else f"{gate_mean:.4f}", seconds=f"{time.time() - started:.1f}")
         metrics = {"epoch": epoch + 1, "train_loss": loss, "train_accuracy": acc, "val": val}
         save_checkpoint_file({
             "format": CHECKPOINT_FORMAT, "config": config_to_dict(cfg), "num_classes": len(train_set.classes),
@@ -116,23 +129,31 @@ def train_classifier(cfg: ImageRunConfig, out_dir: str | Path, *, resume: bool =
     return metrics
 
 
-def _train_epoch(model, loader, optimizer, scheduler, device, desc: str) -> tuple[float, float]:
+def _train_epoch(model, loader, optimizer, scheduler, device, desc: str, gate=None,
+                 gate_l1: float = 0.0) -> tuple[float, float, float | None]:
+    """One epoch; returns (mean cross-entropy, accuracy, mean SE gate when ``gate`` is given)."""
     model.train()
-    total_loss, correct, seen = 0.0, 0, 0
+    total_loss, correct, seen, gate_sum = 0.0, 0, 0, 0.0
     bar = tqdm(loader, desc=desc, unit="batch", leave=False)
     for batch in bar:
         images, labels = batch["image"].to(device), batch["label"].to(device)
         logits = model(images)
-        loss = F.cross_entropy(logits, labels)
+        ce = F.cross_entropy(logits, labels)
+        loss = ce
+        if gate is not None:
+            s = gate.live_excitation
+            loss = ce + gate_l1 * s.mean()
+            gate_sum += s.detach().mean().item() * len(labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         scheduler.step()
-        total_loss += loss.item() * len(labels)
+        total_loss += ce.item() * len(labels)
         correct += (logits.argmax(1) == labels).sum().item()
         seen += len(labels)
         bar.set_postfix(loss=f"{total_loss / seen:.3f}", acc=f"{correct / seen:.3f}")
-    return total_loss / max(seen, 1), correct / max(seen, 1)
+    gate_mean = gate_sum / max(seen, 1) if gate is not None else None
+    return total_loss / max(seen, 1), correct / max(seen, 1), gate_mean
 
 
 @torch.no_grad()

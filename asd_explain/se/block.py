@@ -8,6 +8,8 @@ After every forward the block keeps, detached:
     per-frame squeeze of video maps;
   - ``scaled``: the SE-scaled feature map (the block's output), only while ``record_output`` is True
     (the explainer switches it on; training leaves it off so no extra memory is held).
+With ``keep_graph`` set, a training forward also keeps ``live_excitation``: ``s`` with its graph, for a loss
+on the gate (the image recipe's ``train.gate_l1``); None otherwise.
 """
 from __future__ import annotations
 
@@ -49,6 +51,8 @@ class SqueezeExcite(nn.Module):
         self.fc1 = nn.Linear(channels, hidden, bias=False)
         self.fc2 = nn.Linear(hidden, channels, bias=False)
         self.record_output = False
+        self.keep_graph = False
+        self.live_excitation: torch.Tensor | None = None
         self.excitation: torch.Tensor | None = None
         self.scaled: torch.Tensor | None = None
 
@@ -71,6 +75,7 @@ class SqueezeExcite(nn.Module):
         else:
             out = x * s.view(*s.shape, *([1] * (x.dim() - 2)))
         self.excitation = s.detach()
+        self.live_excitation = s if self.keep_graph and self.training else None
         self.scaled = out.detach() if self.record_output else None
         return out
 
