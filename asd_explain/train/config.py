@@ -93,6 +93,10 @@ class TrainConfig:
     blank_gate_weight: with ``data.modality_dropout``, weight of a loss term that is the fusion SE's share
                     of the blanked modality on the clips where it was blanked (teaches the modality-importance
                     gate that a missing sense carries nothing); 0 = off.
+    gate_l1:        weight of an L1 loss on every SE gate of the model (face, body, audio encoders and the
+                    fusion SE): gate_l1 x the mean over blocks of mean(s). Channels the decision does not use
+                    close, so the channels the heatmap threshold keeps are the ones that decide, and a
+                    modality the fusion does not need gets a low share; 0 = off.
     checkpoint_every_steps: also write ``last.pt`` every N steps (0 = at epoch ends only).
     log_every_steps: rows of train_log.csv.
     validate_every_epochs: run validation every N epochs (and at the end).
@@ -110,6 +114,7 @@ class TrainConfig:
     threads: int = 0
     aux_loss_weight: float = 0.4
     blank_gate_weight: float = 0.0
+    gate_l1: float = 0.0
     checkpoint_every_steps: int = 50
     log_every_steps: int = 10
     validate_every_epochs: int = 1

@@ -35,7 +35,7 @@ from .checkpoint import (
 from .config import TrainConfig
 from .csv_log import CSVLog
 from .distributed import DistInfo, barrier, broadcast_object, cleanup_distributed, gather_objects, setup_distributed
-from .losses import ASDLoss, blank_share_penalty
+from .losses import ASDLoss, blank_share_penalty, gate_l1_penalty
 from .validation import FrameScores, autocast_context, score_batches
 
 TRAIN_COLUMNS = ["step", "epoch", "lr", "loss", "loss_fused", "loss_audio", "loss_face", "loss_body",
@@ -82,6 +82,14 @@ class Trainer:
         self.model = ASDModel(config.model).to(self.dist.device)
         self.loss_fn = ASDLoss(config.aux_loss_weight)
         self.model.fusion.keep_gate = config.blank_gate_weight > 0
+        if config.gate_l1 < 0:
+            raise ValueError(f"gate_l1 must be >= 0, got {config.gate_l1}")
+        if config.gate_l1 > 0:
+            blocks = self.model.se_blocks()
+            if not blocks:
+                raise ValueError("gate_l1 needs SE blocks; this model has none (model.se: false)")
+            for block in blocks.values():
+                block.keep_graph = True
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.optim.lr,
                                           weight_decay=config.optim.weight_decay,
                                           fused=self.dist.device.type in ("cpu", "cuda"))  # one kernel, not ~120
@@ -119,7 +127,8 @@ class Trainer:
     def _open_logs(self) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         save_config(self.config, self.run_dir / "config.yaml")
-        self.train_log = CSVLog(self.run_dir / "train_log.csv", TRAIN_COLUMNS)
+        columns = TRAIN_COLUMNS + (["gate_mean"] if self.config.gate_l1 > 0 else [])
+        self.train_log = CSVLog(self.run_dir / "train_log.csv", columns)
         self.val_log = CSVLog(self.run_dir / "val_log.csv", VAL_COLUMNS)
         self.train_log.truncate_after(self.progress.step)
         self.val_log.truncate_after(self.progress.step)
@@ -189,6 +198,10 @@ class Trainer:
             penalty = blank_share_penalty(live, blanked, mask)
             loss = loss + self.config.blank_gate_weight * penalty.to(loss.device)
             parts["loss_blank_share"] = float(penalty.detach())
+        if self.config.gate_l1 > 0:
+            gate = gate_l1_penalty({name: b.live_excitation for name, b in self.model.se_blocks().items()})
+            loss = loss + self.config.gate_l1 * gate.to(loss.device)
+            parts["gate_mean"] = float(gate.detach())
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         if self.config.optim.grad_clip > 0:
@@ -232,7 +245,8 @@ class Trainer:
     def _log_train(self, window: list[dict[str, float]], seconds: float) -> None:
         if not self.dist.is_main or not window:
             return
-        row: dict[str, Any] = {k: float(np.mean([w[k] for w in window])) for k in window[0] if k in TRAIN_COLUMNS}
+        row: dict[str, Any] = {k: float(np.mean([w[k] for w in window])) for k in window[0]
+                               if k in self.train_log.columns}
         frames = sum(w["frames"] for w in window) * self.dist.world_size
         row.update(step=self.progress.step, epoch=self.progress.epoch, lr=self.optimizer.param_groups[0]["lr"],
                    frames_per_s=frames / max(seconds, 1e-9), elapsed_s=self._elapsed(), cpu_s=self._cpu())

@@ -55,6 +55,18 @@ def blank_share_penalty(shares: Mapping[str, torch.Tensor], blanked: Mapping[str
     return total / max(count, 1.0)
 
 
+def gate_l1_penalty(gates: Mapping[str, torch.Tensor | None]) -> torch.Tensor:
+    """Mean over SE blocks of each block's mean gate value (the excitation ``s`` with its graph).
+
+    gates: {block name: s of shape (B, C) or (B, C, T), or None when the block kept no graph}. Every
+    block counts equally whatever its channel count, so a wide encoder does not drown the fusion gate.
+    """
+    live = [g for g in gates.values() if g is not None]
+    if not live:
+        raise ValueError("gate_l1: no SE block kept its gate (does the model have SE blocks, and is it training?)")
+    return torch.stack([g.float().mean() for g in live]).mean()
+
+
 class ASDLoss(torch.nn.Module):
     """total = CE(fused) + aux_weight * sum_m CE(aux_m). Returns (total, {name: detached value})."""
 
