@@ -88,6 +88,10 @@ def test_rows_and_summary_from_known_maps(tiny):
         row = track_row(good, evidence, track, EvidenceConfig(), blank)
         assert row["mouth_hits"] == row["correct_speaking_frames"] == (track.labels == 1).sum()
         assert track_row(bad, evidence, track, EvidenceConfig(), None)["mouth_hits"] == 0
+        full = track_row(good, evidence, track, EvidenceConfig(), None, tuple(track.face.shape[1:3]))
+        assert full["mouth_ceiling_hits"] == row["correct_speaking_frames"]  # a map at crop size is the mask
+        one = track_row(good, evidence, track, EvidenceConfig(), None, (1, 1))
+        assert one["mouth_ceiling_hits"] == 0  # one cell: a flat map, its first pixel (a corner) points
         if evidence.voiced_own.any():
             assert row["audio_mass_own"] == pytest.approx(1.0)
             assert row["audio_share_own"] == pytest.approx(evidence.voiced_own.mean())
@@ -110,6 +114,7 @@ def test_check_evidence_end_to_end_and_cli(tiny, tmp_path):
     speaking = sum(int((store.read(e, modalities=()).labels == 1).sum()) for e in store.entity_ids[:2])
     assert result.summary["correct_speaking_frames"] == speaking  # threshold 0: every speaking frame counts
     assert 0.0 <= result.summary["mouth_pointing"] <= 1.0 and "face_blanking" in result.summary
+    assert 0.0 <= result.summary["mouth_pointing_ceiling"] <= 1.0
     saved = json.loads((tmp_path / "ev" / "evidence.json").read_text())
     assert saved["summary"]["tracks"] == 2 and (tmp_path / "ev" / "per_track.csv").is_file()
 

@@ -67,3 +67,17 @@ def test_dilate_disk() -> None:
     grown = dilate(square_mask(7, 3, 3, 1), 1.5)
     assert grown.sum().item() == 9  # 3 x 3: the diagonals are 1.41 away
     assert dilate(square_mask(7, 3, 3, 1), 1.0).sum().item() == 5  # a plus sign
+
+
+def test_coarse_map_pointing_is_bounded_by_the_cell_grid() -> None:
+    from asd_explain.metrics.pointing import coarse_map_pointing
+
+    masks = torch.zeros(2, 3, 112, 112, dtype=torch.bool)
+    masks[0, :, 64:70, 40:72] = True  # a thin lip-like strip at the top of 7x7 cell row 4 (rows 64-80)
+    masks[1, :, 66:76, 40:72] = True  # a strip around that row's centre (y = 72)
+    at7 = coarse_map_pointing(masks, 7)
+    assert at7.shape == (2, 3)
+    assert not at7[0].any() and at7[1].all()  # the 7x7 map peaks at y = 72: below the first strip
+    assert coarse_map_pointing(masks, (14, 14)).all()  # 8-px cells: both strips hold a cell centre
+    with pytest.raises(ValueError, match="interpolation"):
+        coarse_map_pointing(masks, 7, interpolation="area")

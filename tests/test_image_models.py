@@ -3,7 +3,6 @@ and why the shapes recipe needs it (a 4x4 map cannot point at a 31-44 px object 
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 import torchvision
 from click.testing import CliRunner
 
@@ -20,7 +19,7 @@ from asd_explain.image.models import (
 )
 from asd_explain.image.recipe import ImageRunConfig
 from asd_explain.image.shapes import make_shapes_sample
-from asd_explain.metrics.pointing import pointing_game
+from asd_explain.metrics.pointing import coarse_map_pointing
 from asd_explain.train_utils import save_checkpoint_file
 
 registry.register_commands(cli, cli_package)
@@ -98,9 +97,7 @@ def test_a_4x4_map_cannot_point_at_shapes_objects_but_an_8x8_map_can():
     masks = torch.from_numpy(np.stack([make_shapes_sample(i, split="test").mask for i in range(120)]))
 
     def ideal_pointing(cells: int) -> float:
-        coarse = F.adaptive_avg_pool2d(masks[:, None].float(), cells)
-        maps = F.interpolate(coarse, size=(128, 128), mode="bicubic", align_corners=False)[:, 0]
-        return pointing_game(maps, masks).float().mean().item()
+        return coarse_map_pointing(masks, cells).float().mean().item()
 
     assert ideal_pointing(4) < 0.75
     assert ideal_pointing(8) >= 0.98

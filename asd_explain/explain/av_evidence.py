@@ -38,7 +38,7 @@ from data_prep.crops import pixel_window
 from ..config import atomic_write_text
 from ..data.audio_features import feature_frame_centres
 from ..data.store import Track, TrackStore
-from ..metrics.pointing import energy_in_mask, pointing_game
+from ..metrics.pointing import coarse_map_pointing, energy_in_mask, pointing_game
 from ..models.asd_model import ASDModel
 from .av import TrackExplanation, explain_track_arrays
 from .se_maps import DEFAULT_Z
@@ -149,9 +149,27 @@ def explain_track(model: ASDModel, track: Track, cfg: EvidenceConfig, *, blank_f
                                 labels=(track.labels == 1).astype(np.int64))
 
 
+def face_map_cells(model: ASDModel, crop_size: tuple[int, int]) -> tuple[int, int] | None:
+    """(h, w) of the face encoder's last feature map (the map the face SE explains) for crops of ``crop_size``
+    (h, w); None for a model without a face stream."""
+    if "face" not in model.modalities:
+        return None
+    encoder = model.encoders["face"]
+    probe = torch.zeros(1, 3, model.config.face_channels, *crop_size, device=next(model.parameters()).device)
+    was_training = encoder.training
+    encoder.eval()
+    with torch.no_grad():
+        shape = encoder.feature_map(probe).shape
+    encoder.train(was_training)
+    return int(shape[-2]), int(shape[-1])
+
+
 def track_row(explanation: TrackExplanation, evidence: TrackEvidence, track: Track, cfg: EvidenceConfig,
-              blank: TrackExplanation | None) -> dict[str, Any]:
-    """Per-track numbers: pointing hits on correct speaking frames, audio mass vs share, face shares."""
+              blank: TrackExplanation | None, face_cells: tuple[int, int] | None = None) -> dict[str, Any]:
+    """Per-track numbers: pointing hits on correct speaking frames, audio mass vs share, face shares.
+
+    With ``face_cells`` also ``mouth_ceiling_hits``: the hits of the best map a feature map of that size can
+    give (``metrics.pointing.coarse_map_pointing``), the ceiling of any explainer of that encoder."""
     speaking = track.labels == 1
     correct = speaking & (explanation.scores >= cfg.speaking_threshold)
     row: dict[str, Any] = {"entity_id": track.entity_id, "video_id": track.video_id, "category": track.category,
@@ -164,6 +182,9 @@ def track_row(explanation: TrackExplanation, evidence: TrackEvidence, track: Tra
         energy = energy_in_mask(maps, masks)[0].numpy()
         row.update(mouth_hits=int(hits[correct].sum()), mouth_energy_sum=float(energy[correct].sum()),
                    mouth_area_sum=float(evidence.mouth_masks[correct].mean(axis=(1, 2)).sum()))
+        if face_cells is not None:
+            ceiling = coarse_map_pointing(masks, face_cells, cfg.interpolation)[0].numpy()
+            row.update(mouth_ceiling_hits=int(ceiling[correct].sum()))
     if explanation.body_maps is not None and evidence.gesture_masks is not None:
         hits = pointing_game(torch.from_numpy(explanation.body_maps)[None],
                              torch.from_numpy(evidence.gesture_masks)[None], cfg.pointing_tolerance_px)[0].numpy()
@@ -213,6 +234,7 @@ def check_evidence(model: ASDModel, store: TrackStore | str | Path, corpus: str 
     from data_prep.synth import load_evidence
 
     cache: dict[str, dict[str, Any]] = {}
+    cells: dict[tuple[int, int], tuple[int, int] | None] = {}
     ids = store.entity_ids[:cfg.max_tracks] if cfg.max_tracks else store.entity_ids
     rows = []
     for entity_id in tqdm(ids, desc="evidence", unit="track", disable=not progress):
@@ -225,7 +247,10 @@ def check_evidence(model: ASDModel, store: TrackStore | str | Path, corpus: str 
         evidence = track_evidence(track, cache[track.video_id], voiced_envelope=cfg.voiced_envelope)
         explanation = explain_track(model, track, cfg)
         blank = explain_track(model, track, cfg, blank_faces=True) if explanation.modality_shares else None
-        rows.append(track_row(explanation, evidence, track, cfg, blank))
+        crop = tuple(track.face.shape[1:3])
+        if crop not in cells:
+            cells[crop] = face_map_cells(model, crop)
+        rows.append(track_row(explanation, evidence, track, cfg, blank, cells[crop]))
     result = EvidenceResult(rows, summarise(rows), cfg)
     if out_dir is not None:
         write_evidence_report(result, Path(out_dir), info or {})
@@ -245,6 +270,8 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         summary["mouth_pointing"] = total("mouth_hits") / correct
         summary["mouth_energy"] = total("mouth_energy_sum") / correct
         summary["mouth_area_share"] = total("mouth_area_sum") / correct
+        if "mouth_ceiling_hits" in rows[0]:
+            summary["mouth_pointing_ceiling"] = total("mouth_ceiling_hits") / correct
     if rows and "gesture_hits" in rows[0] and correct:
         summary["gesture_pointing"] = total("gesture_hits") / correct
     for name in ("own", "any"):
@@ -302,6 +329,9 @@ def evidence_markdown(summary: dict[str, Any], cfg: EvidenceConfig, info: dict[s
                      f"scored speaking frames (tolerance {cfg.pointing_tolerance_px} px; the box covers "
                      f"{100 * summary['mouth_area_share']:.1f}% of the crop; energy in it "
                      f"{100 * summary['mouth_energy']:.1f}%)")
+        if "mouth_pointing_ceiling" in summary:
+            lines.append(f"  - ceiling at the face encoder's map size: {100 * summary['mouth_pointing_ceiling']:.1f}% "
+                         "(the best map of that many cells: each cell = the box's share of it, upsampled the same way)")
     if "gesture_pointing" in summary:
         lines.append(f"- body map maximum in the gesture box: {100 * summary['gesture_pointing']:.1f}%")
     for name, words in (("any", "the voiced frames of whoever speaks on screen"),

@@ -64,3 +64,23 @@ def dilate(masks: torch.Tensor, radius_px: float) -> torch.Tensor:
 def pointing_hits(maps: torch.Tensor, masks: torch.Tensor, tolerance_px: float = 0) -> torch.Tensor:
     """Same as ``pointing_game`` (the name the image recipe uses)."""
     return pointing_game(maps, masks, tolerance_px)
+
+
+def coarse_map_pointing(masks: torch.Tensor, cells: tuple[int, int] | int,
+                        interpolation: str = "bicubic") -> torch.Tensor:
+    """Pointing hits of the best map a ``cells`` feature map can give: each cell holds the share of its
+    area the mask covers (a perfect explainer at that resolution), upsampled to the mask size as the SE
+    maps are. Its hit rate is the ceiling of any explainer reading a map of that size.
+
+    masks (B, [T,] H, W) bool -> hits bool (B,) or (B, T). ``cells``: (h, w) or one int for both.
+    """
+    if masks.dim() < 3:
+        raise ValueError(f"masks must be (B, H, W) or (B, T, H, W), got {tuple(masks.shape)}")
+    if interpolation not in ("bicubic", "bilinear", "nearest"):
+        raise ValueError(f"interpolation must be bicubic, bilinear or nearest, got {interpolation!r}")
+    size = tuple(masks.shape[-2:])
+    planes = masks.reshape(-1, 1, *size).float()
+    coarse = F.adaptive_avg_pool2d(planes, cells)
+    kwargs = {} if interpolation == "nearest" else {"align_corners": False}
+    maps = F.interpolate(coarse, size=size, mode=interpolation, **kwargs).reshape(masks.shape)
+    return pointing_game(maps, masks)
