@@ -30,7 +30,7 @@ def se_map_shape(model: torch.nn.Module, size: int) -> tuple[int, ...]:
     model.se_explain.record_output = True
     with torch.no_grad():
         logits = model(torch.zeros(1, 3, size, size))
-    assert logits.shape == (1, 6)
+    assert logits.shape[0] == 1 and logits.dim() == 2
     return tuple(model.se_explain.scaled.shape)
 
 
@@ -94,7 +94,8 @@ def test_cli_writes_the_resolved_output_stride(tmp_path):
 def test_a_4x4_map_cannot_point_at_shapes_objects_but_an_8x8_map_can():
     """The best coarse map there is (the object's area per cell), upsampled as the SE map is (bicubic):
     at 4x4 its maximum misses most objects; at 8x8 (output stride 16 at 128 px) it hits them all."""
-    masks = torch.from_numpy(np.stack([make_shapes_sample(i, split="test").mask for i in range(120)]))
+    samples = [make_shapes_sample(i, split="test") for i in range(140)]
+    masks = torch.from_numpy(np.stack([s.mask for s in samples if s.has_object]))
 
     def ideal_pointing(cells: int) -> float:
         return coarse_map_pointing(masks, cells).float().mean().item()

@@ -41,6 +41,10 @@ def test_train_resume_evaluate_explain(tmp_path):
     assert 0.0 < summary["kept_channel_fraction_mean"] < 0.3
     saved = json.loads((tmp_path / "explain" / "explain_test.json").read_text())
     assert saved["images"] == 12 and "pointing_game" in saved
+    per_class = saved["pointing_per_class"]  # the class tallies add up to the overall pointing game
+    assert sum(c["images"] for c in per_class.values()) == saved["pointing_images"]
+    hits = sum(c["pointing_game"] * c["images"] for c in per_class.values())
+    assert hits == pytest.approx(saved["pointing_game"] * saved["pointing_images"])
 
 
 def test_plain_model_has_no_se_and_cannot_be_explained(tmp_path):

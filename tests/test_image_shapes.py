@@ -3,7 +3,7 @@ import numpy as np
 import torch
 
 from asd_explain.image.datasets import build_image_dataset, denormalise
-from asd_explain.image.shapes import CLASSES, export_shapes, make_shapes_sample
+from asd_explain.image.shapes import CLASSES, SHAPES, export_shapes, make_shapes_sample
 
 
 def test_same_index_same_image_and_splits_differ():
@@ -12,11 +12,20 @@ def test_same_index_same_image_and_splits_differ():
     c = make_shapes_sample(7, split="test", seed=3)
     assert np.array_equal(a.image, b.image) and np.array_equal(a.mask, b.mask)
     assert not np.array_equal(a.image, c.image)
-    assert [make_shapes_sample(i).label for i in range(12)] == list(range(6)) * 2
+    assert [make_shapes_sample(i).label for i in range(14)] == list(range(7)) * 2
+    assert CLASSES[-1] == "none" and len(SHAPES) == 6
+
+
+def test_none_is_the_cluttered_background_alone():
+    sample = make_shapes_sample(6, image_size=128)
+    assert CLASSES[sample.label] == "none" and not sample.has_object
+    assert not sample.mask.any() and sample.box == (0, 0, 0, 0)
+    assert sample.image.std() > 10  # gradient, texture and clutter are there
+    assert make_shapes_sample(5, image_size=128).has_object
 
 
 def test_mask_covers_a_two_colour_object_of_the_expected_size():
-    for index in range(len(CLASSES)):
+    for index in range(len(SHAPES)):
         sample = make_shapes_sample(index, image_size=128)
         inside = sample.image[sample.mask].reshape(-1, 3)
         assert 200 < sample.mask.sum() < 0.15 * 128 * 128
@@ -39,11 +48,11 @@ def test_dataset_items_and_denormalise_round_trip():
 
 
 def test_export_then_read_as_folder_dataset(tmp_path):
-    export_shapes(tmp_path, count=6, split="test", image_size=48)
+    export_shapes(tmp_path, count=7, split="test", image_size=48)
     folder = build_image_dataset("folder", root=tmp_path, split="test", image_size=48)
-    generated = build_image_dataset("shapes", split="test", count=6, image_size=48)
-    assert len(folder) == 6 and folder.has_masks
-    for i in range(6):
+    generated = build_image_dataset("shapes", split="test", count=7, image_size=48)
+    assert len(folder) == 7 and folder.has_masks and not folder[6]["mask"].any()
+    for i in range(7):
         a, b = folder[i], generated[i]
         assert a["label"] == b["label"]
         assert torch.equal(a["mask"], b["mask"])

@@ -104,12 +104,13 @@ def image_ablation(model: nn.Module, dataset: Dataset, settings: Sequence[Settin
             if has_masks:
                 masks = batch["mask"].to(maps.device)
                 hits, energy = pointing_game(maps, masks).cpu().numpy(), energy_in_mask(maps, masks).cpu().numpy()
+                scored = correct & batch["mask"].flatten(1).any(1).numpy()  # correct, with an object to point at
             for i in range(images.shape[0]):
                 rows.append({"setting": setting.name, "unit": first + i, "correct": bool(correct[i]),
                              "deletion_auc": float(curves.deletion_auc[i]),
                              "insertion_auc": float(curves.insertion_auc[i]),
-                             "pointing_hit": float(hits[i]) if hits is not None and correct[i] else None,
-                             "energy_in_mask": float(energy[i]) if energy is not None and correct[i] else None})
+                             "pointing_hit": float(hits[i]) if hits is not None and scored[i] else None,
+                             "energy_in_mask": float(energy[i]) if energy is not None and scored[i] else None})
         first += images.shape[0]
     return rows
 

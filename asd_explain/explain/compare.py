@@ -163,12 +163,13 @@ def _run_batch(explainer, model: nn.Module, batch: dict, first: int, cfg: Compar
         masks = batch["mask"].to(maps.device)
         hits = pointing_game(maps, masks, cfg.pointing_tolerance_px).cpu()
         energy = energy_in_mask(maps, masks).cpu()
+    has_object = batch["mask"].flatten(1).any(1).tolist() if has_masks else []  # empty mask: nothing to point at
     for i in range(images.shape[0]):
         rows.append({
             "index": first + i, "label": int(batch["label"][i]), "predicted": int(predicted[i]),
             "deletion_auc": float(curves.deletion_auc[i]), "insertion_auc": float(curves.insertion_auc[i]),
-            "pointing_hit": None if hits is None else float(hits[i]),
-            "energy_in_mask": None if energy is None else float(energy[i]),
+            "pointing_hit": None if hits is None or not has_object[i] else float(hits[i]),
+            "energy_in_mask": None if energy is None or not has_object[i] else float(energy[i]),
         })
     return {"seconds": seconds, "rows": rows, "step": curves.step,
             "deletion_sum": curves.deletion.sum(0).tolist(), "insertion_sum": curves.insertion.sum(0).tolist()}

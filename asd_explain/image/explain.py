@@ -28,14 +28,16 @@ def explain_classifier(
 ) -> dict[str, Any]:
     """SE heatmaps for ``count`` images of a split: a PNG grid of the first ``grid_count`` and a JSON
     summary (accuracy, kept-channel fraction, and on datasets with masks the pointing game over the
-    correctly classified images: the heatmap's maximum inside the object's mask)."""
+    correctly classified images that hold an object: the heatmap's maximum inside the object's mask;
+    overall and per class)."""
     dev = resolve_device(device)
     model, ckpt = load_classifier(checkpoint, dev)
     if not ckpt["config"]["model"]["se"]:
         raise ValueError(f"{checkpoint}: this model was trained without an SE block; nothing to explain")
     dataset = dataset_from_checkpoint(ckpt, split=split, count=count, root=root)
     explainer = SEExplainer(model, z=z, top_percent=top_percent, interpolation=interpolation)
-    correct = hits = seen = 0
+    correct = hits = seen = pointed = 0
+    class_hits: dict[int, list[int]] = {}  # label -> [hits, correct images]
     kept: list[torch.Tensor] = []
     shown: list[tuple[np.ndarray, np.ndarray, np.ndarray, str]] = []
     classes = ckpt["classes"]
@@ -48,8 +50,15 @@ def explain_classifier(
         kept.append(result.extras["kept"].float().mean(1).cpu())
         correct += int(ok.sum())
         seen += len(ok)
-        if dataset.has_masks and ok.any():
-            hits += int(pointing_hits(maps[ok], batch["mask"][ok]).sum())
+        scored = ok & batch["mask"].flatten(1).any(1) if dataset.has_masks else None  # an object to point at
+        if scored is not None and scored.any():
+            hit = pointing_hits(maps[scored], batch["mask"][scored])
+            hits += int(hit.sum())
+            pointed += int(scored.sum())
+            for label, h in zip(batch["label"][scored].tolist(), hit.tolist()):
+                tally = class_hits.setdefault(int(label), [0, 0])
+                tally[0] += int(h)
+                tally[1] += 1
         if len(shown) < grid_count:
             pictures = denormalise(batch["image"][: grid_count - len(shown)])
             for i, picture in enumerate(pictures):
@@ -64,8 +73,10 @@ def explain_classifier(
         "se_channels": explainer.se.channels,
     }
     if dataset.has_masks:
-        summary["pointing_game"] = hits / max(correct, 1)
-        summary["pointing_images"] = correct
+        summary["pointing_game"] = hits / max(pointed, 1)
+        summary["pointing_images"] = pointed  # correctly classified images with an object
+        summary["pointing_per_class"] = {classes[k]: {"pointing_game": h / n, "images": n}
+                                         for k, (h, n) in sorted(class_hits.items())}
     atomic_write_text(out / f"explain_{split}.json", json.dumps(summary, indent=2))
     return summary
 
