@@ -40,8 +40,8 @@ class SmallCNN(nn.Module):
 def setup():
     model = SmallCNN()
     attach_se(model, reduction=4, example_input=torch.zeros(1, 3, SIZE, SIZE))
-    dataset = build_image_dataset("shapes", split="test", image_size=SIZE, count=6)
-    cfg = CompareConfig(methods=("se", "gradcam", "fullgrad"), count=5, batch_size=2,
+    dataset = build_image_dataset("shapes", split="test", image_size=SIZE, count=7)  # index 6: no object
+    cfg = CompareConfig(methods=("se", "gradcam", "fullgrad"), count=7, batch_size=2,
                         causal=CausalSettings(steps=8), grid_images=3)
     return model.eval(), dataset, cfg
 
@@ -61,10 +61,10 @@ def test_compare_writes_every_file_with_consistent_numbers(setup, tmp_path) -> N
     assert report["settings"]["step"] == 128 and report["settings"]["n_steps"] == 8  # 32*32 / 8
     assert report["settings"]["deletion_baseline"] == "zero" and report["settings"]["insertion_baseline"] == "blur"
     rows = read_csv(tmp_path / "per_image.csv")
-    assert len(rows) == 3 * 5 and sorted({int(r["index"]) for r in rows}) == [0, 1, 2, 3, 4]
+    assert len(rows) == 3 * 7 and sorted({int(r["index"]) for r in rows}) == list(range(7))
     # the SE rows are what the metrics give on the SE maps of the same images
-    images = torch.stack([dataset[i]["image"] for i in range(5)])
-    masks = torch.stack([dataset[i]["mask"] for i in range(5)])
+    images = torch.stack([dataset[i]["image"] for i in range(7)])
+    masks = torch.stack([dataset[i]["mask"] for i in range(7)])
     maps = SEExplainer(model).explain(images).maps
     curves = deletion_insertion(model, images, maps, CausalSettings(steps=8))
     hits = pointing_game(maps, masks)
@@ -72,10 +72,13 @@ def test_compare_writes_every_file_with_consistent_numbers(setup, tmp_path) -> N
     for i, row in enumerate(se_rows):
         assert float(row["deletion_auc"]) == pytest.approx(curves.deletion_auc[i].item(), abs=1e-6)
         assert float(row["insertion_auc"]) == pytest.approx(curves.insertion_auc[i].item(), abs=1e-6)
-        assert float(row["pointing_hit"]) == float(hits[i])
+        if i < 6:
+            assert float(row["pointing_hit"]) == float(hits[i])
+        else:  # the background-only image has nothing to point at: no pointing, no energy
+            assert row["pointing_hit"] == "" and row["energy_in_mask"] == ""
     summary = report["methods"]["se"]
     assert summary["deletion_auc"] == pytest.approx(curves.deletion_auc.mean().item(), abs=1e-6)
-    assert summary["pointing_game_pct"] == pytest.approx(100 * hits.float().mean().item())
+    assert summary["pointing_game_pct"] == pytest.approx(100 * hits[:6].float().mean().item())
     assert summary["ms_per_explanation"] > 0
     table = read_csv(tmp_path / "compare.csv")
     assert [r["method"] for r in table] == ["se", "gradcam", "fullgrad"] and table[0]["step"] == "128"
@@ -92,10 +95,10 @@ def test_compare_resumes_from_its_journal(setup, tmp_path) -> None:
     first = compare_explainers(model, dataset, cfg, tmp_path, progress=False)
     journal = tmp_path / "progress.jsonl"
     lines = journal.read_text().splitlines()
-    assert len(lines) == 3 * 3  # 3 batches x 3 methods
+    assert len(lines) == 4 * 3  # 4 batches x 3 methods
     journal.write_text("\n".join(lines[:4]) + "\n" + lines[4][:20])  # a crash mid-line
     second = compare_explainers(model, dataset, cfg, tmp_path, progress=False)
-    assert len(journal.read_text().splitlines()) >= 9
+    assert len(journal.read_text().splitlines()) >= 12
     for method in cfg.methods:
         a = [r["deletion_auc"] for r in first.methods[method].rows]
         b = [r["deletion_auc"] for r in second.methods[method].rows]
