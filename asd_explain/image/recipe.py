@@ -18,6 +18,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from ..config import atomic_write_text, config_to_dict, save_config
+from ..train.losses import gate_l1_penalty
 from ..train_utils import CsvLog, resolve_device, save_checkpoint_file, seed_everything
 from .datasets import build_image_dataset
 from .models import CHECKPOINT_FORMAT, build_classifier, default_output_stride, load_classifier
@@ -141,9 +142,9 @@ def _train_epoch(model, loader, optimizer, scheduler, device, desc: str, gate=No
         ce = F.cross_entropy(logits, labels)
         loss = ce
         if gate is not None:
-            s = gate.live_excitation
-            loss = ce + gate_l1 * s.mean()
-            gate_sum += s.detach().mean().item() * len(labels)
+            gate_mean = gate_l1_penalty({"se": gate.live_excitation})  # the AV recipe's loss, one block
+            loss = ce + gate_l1 * gate_mean
+            gate_sum += gate_mean.item() * len(labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
