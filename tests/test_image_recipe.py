@@ -34,6 +34,9 @@ def test_train_resume_evaluate_explain(tmp_path):
     assert second["epoch"] == 2
     log_lines = (out / "log.csv").read_text().strip().splitlines()
     assert [line.split(",")[0] for line in log_lines] == ["epoch", "1", "2"]
+    assert ckpt["config"]["train"]["gate_l1"] == 1.0  # the default with SE, resolved and saved
+    assert "gate_l1: 1.0" in (out / "config.yaml").read_text()
+    assert all(0.0 < float(line.split(",")[4]) < 1.0 for line in log_lines[1:])  # the gate_mean column
     result = evaluate_classifier(out / "checkpoint.pt", split="test", count=12, device="cpu")
     assert result["n"] == 12 and 0.0 <= result["accuracy"] <= 1.0
     summary = explain_classifier(out / "checkpoint.pt", tmp_path / "explain", count=12, grid_count=4, device="cpu")
@@ -125,6 +128,12 @@ def test_gate_l1_lowers_the_gate():
     sparse, sparse_train = _gate_mean_after_training(5.0)
     assert 0.3 < free < 0.8  # the gate starts at about 0.5 and CE alone hardly moves its mean
     assert sparse < free - 0.2 and sparse_train < free_train - 0.1
+
+
+def test_plain_model_resolves_gate_l1_to_off(tmp_path):
+    train_classifier(tiny_config(1, se=False), tmp_path / "plain")
+    ckpt = torch.load(tmp_path / "plain" / "checkpoint.pt", weights_only=True)
+    assert ckpt["config"]["train"]["gate_l1"] == 0.0
 
 
 def test_gate_l1_needs_an_se_block(tmp_path):

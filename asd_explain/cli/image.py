@@ -31,7 +31,7 @@ def command() -> None:
 @click.option("--batch-size", type=int)
 @click.option("--lr", type=float)
 @click.option("--seed", type=int)
-@click.option("--gate-l1", type=float, help="Weight of the loss gate_l1 * mean(SE gate) (default: 0, off).")
+@click.option("--gate-l1", type=float, help="Weight of the loss gate_l1 * mean(SE gate) (default: 1 with SE, 0 = off).")
 @click.option("--device", help="auto (default), cpu, cuda, cuda:1, ...")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Run folder (resumes if present).")
 def train_cmd(config_path, out, **options) -> None:
