@@ -92,6 +92,15 @@ def test_rows_and_summary_from_known_maps(tiny):
         assert full["mouth_ceiling_hits"] == row["correct_speaking_frames"]  # a map at crop size is the mask
         one = track_row(good, evidence, track, EvidenceConfig(), None, (1, 1))
         assert one["mouth_ceiling_hits"] == 0  # one cell: a flat map, its first pixel (a corner) points
+        tf_any, tf_own = evidence.voice_tf_any, evidence.voice_tf_own
+        assert tf_any is not None and tf_any.shape == (40, 4 * track.n_frames) and not (tf_own & ~tf_any).any()
+        if tf_any.any():
+            assert tf_any[:, evidence.envelope_any > 0].sum() >= 0.9 * tf_any.sum()  # voice bins lie in its turns
+            on_voice = fake_explanation(track, evidence.mouth_masks, evidence.voiced_own, at_mouth=True)
+            on_voice.audio_attention = tf_any.astype(np.float32)
+            tf_row = track_row(on_voice, evidence, track, EvidenceConfig(), None)
+            assert tf_row["audio_tf_mass_any"] == pytest.approx(1.0)
+            assert tf_row["audio_tf_share_any"] == pytest.approx(tf_any.mean())
         if evidence.voiced_own.any():
             assert row["audio_mass_own"] == pytest.approx(1.0)
             assert row["audio_share_own"] == pytest.approx(evidence.voiced_own.mean())
@@ -100,6 +109,7 @@ def test_rows_and_summary_from_known_maps(tiny):
     assert summary["mouth_pointing"] == 1.0 and summary["mouth_energy"] == pytest.approx(1.0)
     own = summary["audio_own"]
     assert own["mass"] == pytest.approx(1.0) and own["ratio_of_means"] == pytest.approx(1.0 / own["share"])
+    assert own["ceiling"] == pytest.approx(own["ratio_of_means"])  # a perfect attention reaches the ceiling
     blanking = summary["face_blanking"]
     assert blanking["face_share"] == pytest.approx(0.4) and blanking["face_share_blanked"] == pytest.approx(0.1)
     assert blanking["tracks_lowered"] == 1.0

@@ -9,7 +9,7 @@ import pytest
 from data_prep.synth.annotations import annotation_rows, format_coord, format_timestamp
 from data_prep.synth.config import CATEGORIES, parse_categories, parse_fps, parse_size
 from data_prep.synth.speech import OFFSCREEN, SpeechPlan, Syllable, Utterance, envelope, plan_speech
-from data_prep.synth.voices import Voice, mix_soundtrack, synthesize_utterance
+from data_prep.synth.voices import Voice, mix_soundtrack, synthesize_utterance, voice_dominance_masks
 
 SR = 16000
 
@@ -108,3 +108,36 @@ def test_muted_turn_is_not_in_the_mix():
 
     speech, muted, silence = rms(0.6, 1.4), rms(2.1, 2.9), rms(3.1, 3.4)
     assert speech > 10 * muted and muted < 2 * silence
+
+
+def test_per_person_speech_is_in_the_mix_unchanged():
+    plan = SpeechPlan(
+        utterances=[Utterance(0, 0.5, 1.5, syllables=[Syllable(0.5 + 0.2 * k, 0.2, 1.0, k % 6) for k in range(5)]),
+                    Utterance(1, 2.0, 3.0, syllables=[Syllable(2.0 + 0.2 * k, 0.2, 1.0, k % 6) for k in range(5)]),
+                    Utterance(OFFSCREEN, 1.6, 1.9, syllables=[Syllable(1.6, 0.2, 1.0, 0)])],
+        mouthings=[], has_offscreen_voice=True, has_music=False, snr_db=20.0)
+    voices = [Voice(120.0, 1.0, 0.01, 0.05, 1.0), Voice(220.0, 1.15, 0.01, 0.05, 1.0)]
+    plain = mix_soundtrack(np.random.default_rng(4), plan, voices, voices[0], 3.5, SR)
+    parts = np.zeros((2, int(3.5 * SR)))
+    mix = mix_soundtrack(np.random.default_rng(4), plan, voices, voices[0], 3.5, SR, per_person=parts)
+    assert np.array_equal(mix, plain)  # asking for the parts changes nothing
+    assert np.abs(parts[0, int(0.6 * SR):int(1.4 * SR)]).max() > 0.05 and not parts[0, int(2 * SR):].any()
+    assert np.abs(parts[1, int(2.1 * SR):int(2.9 * SR)]).max() > 0.05 and not parts[1, :int(1.9 * SR)].any()
+    assert not parts[:, int(1.61 * SR):int(1.79 * SR)].any()  # the off-screen voice is nobody's
+    rest = mix[int(0.6 * SR):int(1.4 * SR)] - parts[0, int(0.6 * SR):int(1.4 * SR)]
+    assert np.std(rest) < 0.2 * np.std(parts[0, int(0.6 * SR):int(1.4 * SR)])  # 20 dB SNR: the rest is noise
+
+
+def test_voice_dominance_mask_marks_the_voice_band_while_it_sounds():
+    rng = np.random.default_rng(0)
+    t = np.arange(2 * SR) / SR
+    voice = np.where((t >= 0.5) & (t < 1.0), 0.5 * np.sin(2 * np.pi * 1000 * t), 0.0)[None]
+    mix = voice[0] + 0.01 * rng.normal(size=t.size)
+    masks = voice_dominance_masks(voice, mix, SR, 100, 200)
+    assert masks.shape == (1, 200, 40)
+    from asd_explain.data.audio_features import hz_to_mel
+    band = int(np.argmin(np.abs(np.linspace(0, hz_to_mel(8000), 42)[1:-1] - hz_to_mel(1000))))  # filter centres
+    assert masks[0, 60:90, band].all()  # steps centred in 0.605-0.895 s: the tone's band
+    assert not masks[0, 60:90, 30:].any()  # 3.4-8 kHz: only noise there
+    assert not masks[0, :45].any() and not masks[0, 105:].any()  # before / after the tone
+    assert not voice_dominance_masks(np.zeros_like(voice), mix, SR, 100, 200).any()

@@ -60,7 +60,7 @@ class TrackDataset(Dataset):
     def __init__(self, store: TrackStore | str | os.PathLike, *, clip_frames: int | None = None,
                  audio_feature: str = "logmel", n_mels: int = 40, augment: bool = False,
                  modalities: Sequence[str] = MODALITIES, seed: int = 0, modality_dropout: float = 0.0,
-                 dropout_modalities: Sequence[str] | None = None) -> None:
+                 dropout_modalities: Sequence[str] | None = None, augment_audio: bool = True) -> None:
         self.store = store if isinstance(store, TrackStore) else TrackStore(store)
         unknown = [m for m in modalities if m not in MODALITIES]
         if unknown:
@@ -79,6 +79,7 @@ class TrackDataset(Dataset):
         self.dropout_modalities = candidates
         self.audio_config = AudioFeatureConfig(kind=audio_feature, n_mels=n_mels)
         self.augment = augment
+        self.augment_audio = augment_audio
         self.seed = seed
         self.clip_frames = clip_frames
         self.lengths = self.store.lengths
@@ -129,7 +130,7 @@ class TrackDataset(Dataset):
                 item[name] = frames  # uint8; collate normalises straight into the batch tensor
         if "audio" in self.modalities:
             audio = track.audio
-            if rng is not None:
+            if rng is not None and self.augment_audio:
                 audio = maybe_mix_audio(audio, lambda: self._other_audio(track_index, rng), rng)
             item["audio"] = audio_features(audio, track.timestamps_s, track.fps, self.audio_config)
             if blank == "audio":

@@ -17,6 +17,10 @@ files, ``check_evidence`` measures on every track of the store:
    every on-screen person (whoever is the active speaker at that moment; the audio stream does not
    know whose face it is paired with), "own" only the track's own person. Off-screen voices and music
    count as outside. The same numbers for the envelope thresholds ``AUDIO_THRESHOLDS`` are reported too.
+   In time-frequency ("tf", corpora of generator 1.1 on, log-mel models with the evidence's 40 mel bands):
+   the voiced regions are the spectrogram bins where that voice dominates the soundtrack (its power in
+   the band above everything else in the mix together, ``voice_mask_mel_100hz``). Each number comes with
+   its ceiling, 1 / share: the ratio of an attention with all its mass inside the regions.
 3. face blanking: the same tracks with every face crop replaced by a blank (flat mean-grey) crop: the
    face share of the fusion SE (modality importance) must fall.
 
@@ -103,6 +107,8 @@ class TrackEvidence:
     voiced_any: np.ndarray     # (4T,) bool
     envelope_own: np.ndarray   # (4T,) float, the own audible voice's syllable envelope (0 outside its turns)
     envelope_any: np.ndarray   # (4T,) float, the largest of every on-screen audible voice's envelope
+    voice_tf_own: np.ndarray | None = None  # (n_mels, 4T) bool, bins where the own voice dominates
+    voice_tf_any: np.ndarray | None = None  # (n_mels, 4T) bool, bins where an on-screen voice dominates
 
 
 def track_evidence(track: Track, evidence: dict[str, Any], *, voiced_envelope: float = 0.1) -> TrackEvidence:
@@ -122,9 +128,13 @@ def track_evidence(track: Track, evidence: dict[str, Any], *, voiced_envelope: f
     centres_s = feature_frame_centres(track.timestamps_s, track.fps) + track.audio_start_s
     steps = np.clip(np.floor(centres_s * VOICE_RATE_HZ).astype(np.int64), 0, audible.shape[1] - 1)
     own, every = audible[person, steps], audible[:, steps].max(axis=0)
+    tf_own = tf_any = None
+    if "voice_mask_mel_100hz" in evidence:
+        masks = evidence["voice_mask_mel_100hz"][:, np.clip(steps, 0, evidence["voice_mask_mel_100hz"].shape[1] - 1)]
+        tf_own, tf_any = masks[person].T.copy(), masks.any(axis=0).T.copy()  # (n_mels, 4T)
     return TrackEvidence(person=person, rows=rows, mouth_masks=mouth, gesture_masks=gesture,
                          voiced_own=own > voiced_envelope, voiced_any=every > voiced_envelope,
-                         envelope_own=own, envelope_any=every)
+                         envelope_own=own, envelope_any=every, voice_tf_own=tf_own, voice_tf_any=tf_any)
 
 
 def _evidence_rows(track: Track, evidence: dict[str, Any]) -> np.ndarray:
@@ -212,6 +222,10 @@ def _audio_numbers(attention: np.ndarray, evidence: TrackEvidence) -> dict[str, 
             voiced = envelope > threshold
             out[f"audio_mass_{name}@{threshold}"] = float(mass[voiced].sum() / total)
             out[f"audio_share_{name}@{threshold}"] = float(voiced.mean())
+    for name, region in (("own", evidence.voice_tf_own), ("any", evidence.voice_tf_any)):
+        if region is not None and region.shape == attention.shape:
+            out[f"audio_tf_mass_{name}"] = float(np.clip(attention, 0, None)[region].sum() / total)
+            out[f"audio_tf_share_{name}"] = float(region.mean())
     return out
 
 
@@ -245,6 +259,8 @@ def check_evidence(model: ASDModel, store: TrackStore | str | Path, corpus: str 
                 raise FileNotFoundError(f"{path}: no evidence for video {track.video_id} of {store.path}")
             cache = {track.video_id: load_evidence(path)}  # tracks come grouped by video: keep one
         evidence = track_evidence(track, cache[track.video_id], voiced_envelope=cfg.voiced_envelope)
+        if getattr(model.config, "audio_feature", "logmel") != "logmel":
+            evidence.voice_tf_own = evidence.voice_tf_any = None  # MFCC rows are not frequency bands
         explanation = explain_track(model, track, cfg)
         blank = explain_track(model, track, cfg, blank_faces=True) if explanation.modality_shares else None
         crop = tuple(track.face.shape[1:3])
@@ -278,6 +294,9 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         found = _audio_summary(rows, f"audio_mass_{name}", f"audio_share_{name}")
         if found:
             summary[f"audio_{name}"] = found
+        found = _audio_summary(rows, f"audio_tf_mass_{name}", f"audio_tf_share_{name}")
+        if found:
+            summary[f"audio_tf_{name}"] = found
         by_threshold = {str(t): _audio_summary(rows, f"audio_mass_{name}@{t}", f"audio_share_{name}@{t}")
                         for t in AUDIO_THRESHOLDS}
         if any(by_threshold.values()):
@@ -295,14 +314,17 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _audio_summary(rows: list[dict[str, Any]], mass_key: str, share_key: str) -> dict[str, Any] | None:
-    """Mean mass and share over the tracks with voiced frames; their ratio, and the mean per-track ratio."""
+    """Mean mass and share over the tracks with voiced frames; their ratio, and the mean per-track ratio.
+
+    ``ceiling`` is the ratio of means of the best possible attention (all its mass in the voiced frames, mass
+    1 on every track): 1 / mean share. No attention over these frames can score above it."""
     scored = [r for r in rows if r.get(share_key, 0) > 0]
     if not scored:
         return None
     mass = float(np.mean([r[mass_key] for r in scored]))
     share = float(np.mean([r[share_key] for r in scored]))
     return {"tracks": len(scored), "mass": mass, "share": share, "ratio_of_means": mass / share,
-            "mean_ratio": float(np.mean([r[mass_key] / r[share_key] for r in scored]))}
+            "mean_ratio": float(np.mean([r[mass_key] / r[share_key] for r in scored])), "ceiling": 1.0 / share}
 
 
 def write_evidence_report(result: EvidenceResult, out_dir: Path, info: dict[str, Any]) -> None:
@@ -340,7 +362,14 @@ def evidence_markdown(summary: dict[str, Any], cfg: EvidenceConfig, info: dict[s
             a = summary[f"audio_{name}"]
             lines.append(f"- audio attention in {words}: mass {a['mass']:.3f} vs share {a['share']:.3f} "
                          f"(ratio of means {a['ratio_of_means']:.2f}, mean ratio {a['mean_ratio']:.2f}, "
-                         f"{a['tracks']} tracks)")
+                         f"{a['tracks']} tracks; ceiling {a['ceiling']:.2f}: all mass in those frames)")
+    for name, words in (("any", "the time-frequency bins where an on-screen voice dominates"),
+                        ("own", "the bins where the track's own voice dominates")):
+        if f"audio_tf_{name}" in summary:
+            a = summary[f"audio_tf_{name}"]
+            lines.append(f"- audio attention in {words}: mass {a['mass']:.3f} vs share {a['share']:.3f} "
+                         f"(ratio of means {a['ratio_of_means']:.2f}, mean ratio {a['mean_ratio']:.2f}, "
+                         f"{a['tracks']} tracks; ceiling {a['ceiling']:.2f})")
     for name in ("any", "own"):
         table = summary.get(f"audio_{name}_by_envelope") or {}
         cells = [f"> {t}: {v['ratio_of_means']:.2f}" for t, v in table.items() if v]

@@ -20,7 +20,11 @@ class DataConfig:
     batch_frames:   frame budget per batch (batch size = batch_frames // clip_frames).
     eval_clip_frames: longest piece of a track scored at once in validation / evaluation.
     num_workers:    DataLoader worker processes (0 = in the main process).
-    augment:        flip / crop / audio-mixing augmentation in training (as the store's loaders offer).
+    augment:        flip / crop / rotation of face and body clips and audio mixing in training (as the
+                    store's loaders offer, ``data.augment``).
+    augment_audio:  with ``augment``, also mix another track's audio in; false = the video augmentation
+                    only (it moves the mouth around the crop, so the face maps must follow it; the audio
+                    mixing is what slows a short CPU run).
     max_tracks:     use at most this many tracks per split (0 = all); for quick runs.
     modality_dropout: probability per training clip of replacing one modality by its blank, label kept
                     (face / body crops at the normalisation mean, audio features at 0: the blanks of
@@ -37,6 +41,7 @@ class DataConfig:
     eval_clip_frames: int = 256
     num_workers: int = 0
     augment: bool = True
+    augment_audio: bool = True
     max_tracks: int = 0
     modality_dropout: float = 0.0
     dropout_modalities: tuple[str, ...] = ()

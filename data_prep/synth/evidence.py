@@ -24,6 +24,9 @@ Arrays (F frames, P people in entity-number order 1..P, T = 100 Hz steps):
     voice_audible_100hz (P,T)    bool, own audible turn active
     voice_envelope_100hz (P,T)   float32 0..1 syllable envelope of the person's voice (muted turns too)
     offscreen_activity_100hz (T,) bool, the off-screen voice speaks (HVN)
+    voice_mask_mel_100hz (P,T,40) bool, the person's voice dominates that mel band at that step (power
+                                 above everything else in the mix together, 25 ms Hann window centred at
+                                 (k + 0.5) / 100 s, 40 HTK mel bands over 0-8 kHz as the log-mel features)
     metadata_json ()             str, the video's metadata.csv row as JSON
 """
 from __future__ import annotations
@@ -60,7 +63,7 @@ def write_evidence(path: Path, plan: VideoPlan, boxes: dict[str, np.ndarray], la
         "microphone": np.array([p.microphone for p in plan.people])[order],
         "speaking": m.speaking[:, order], "audible": (m.speaking & m.audible)[:, order],
         "mouthing": m.mouthing[:, order], "label_id": labels[:, order],
-        **{name: v[order] for name, v in tracks.items() if v.ndim == 2},
+        **{name: v[order] for name, v in tracks.items() if v.ndim >= 2},
         **{name: v for name, v in tracks.items() if v.ndim == 1},
         "metadata_json": np.array(json.dumps(metadata, sort_keys=False)),
     }

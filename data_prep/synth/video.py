@@ -19,9 +19,10 @@ from .motion import Motion, make_motion
 from .render import draw_arms, draw_body, draw_head, draw_microphone, finish_frame, noise_frames, person_geometry
 from .scene import Camera, Person, camera_path, make_background, make_camera, make_people, n_people_for
 from .speech import OFFSCREEN, SpeechPlan, activity, envelope, plan_speech
-from .voices import mix_soundtrack, random_voice
+from .voices import mix_soundtrack, random_voice, voice_dominance_masks
 
 BOX_NAMES = ("face_box", "mouth_box", "gesture_box", "body_box")
+VOICE_MASK_MELS = 40  # mel bands of the voice masks: the default log-mel features'
 
 
 @dataclass
@@ -34,6 +35,7 @@ class VideoPlan:
     speech: SpeechPlan
     motion: Motion
     audio: np.ndarray  # (N,) float32
+    voices: np.ndarray  # (P, N) float64: each person's audible speech as it is in ``audio``
     noise: list[tuple[np.ndarray, np.ndarray]]
 
 
@@ -51,11 +53,12 @@ def plan_video(spec: VideoSpec) -> VideoPlan:
     cam = camera_path(scene_rng, camera, len(times), fps)
     duration = spec.n_frames / fps
     speech = plan_speech(speech_rng, n_people, duration, spec.category)
+    voices = np.zeros((n_people, int(round(duration * SAMPLE_RATE_HZ))))
     audio = mix_soundtrack(audio_rng, speech, [p.voice for p in people], random_voice(scene_rng), duration,
-                           SAMPLE_RATE_HZ)
+                           SAMPLE_RATE_HZ, per_person=voices)
     motion = make_motion(motion_rng, people, speech, times, fps, spec.category == "FO")
     noise = noise_frames(noise_rng, camera.noise_sigma, spec.width, spec.height)
-    return VideoPlan(spec, people, camera, cam, background, speech, motion, audio, noise)
+    return VideoPlan(spec, people, camera, cam, background, speech, motion, audio, voices, noise)
 
 
 def _frames(plan: VideoPlan, boxes: dict[str, np.ndarray]):
@@ -105,6 +108,8 @@ def activity_tracks(plan: VideoPlan) -> dict[str, np.ndarray]:
         "voice_envelope_100hz": np.stack([envelope([s for x in u for s in x.syllables], times)
                                           for u in per]).astype(np.float32),
         "offscreen_activity_100hz": activity(off, times),
+        "voice_mask_mel_100hz": voice_dominance_masks(plan.voices, plan.audio, SAMPLE_RATE_HZ, ACTIVITY_RATE_HZ, n,
+                                                      VOICE_MASK_MELS),
     }
 
 

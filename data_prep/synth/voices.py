@@ -118,8 +118,12 @@ def music(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
 
 
 def mix_soundtrack(rng: np.random.Generator, plan: SpeechPlan, voices: list[Voice], offscreen: Voice,
-                   seconds: float, sr: int) -> np.ndarray:
-    """(N,) float32 mono soundtrack in [-1, 1]: audible turns + off-screen voice + music + noise."""
+                   seconds: float, sr: int, per_person: np.ndarray | None = None) -> np.ndarray:
+    """(N,) float32 mono soundtrack in [-1, 1]: audible turns + off-screen voice + music + noise.
+
+    ``per_person``: an optional ``(P, N)`` float array (P = len(voices)) that receives each on-screen
+    person's audible speech as it is in the returned mix (same final scaling), so mix - per_person[p] is
+    everything else; the mix itself does not depend on whether it is asked for."""
     n = int(round(seconds * sr))
     speech = np.zeros(n)
     for utt in plan.utterances:
@@ -129,6 +133,8 @@ def mix_soundtrack(rng: np.random.Generator, plan: SpeechPlan, voices: list[Voic
             continue  # still drawn so the random stream does not depend on muting
         stop = min(n, start + len(sig))
         speech[start:stop] += sig[: stop - start]
+        if per_person is not None and utt.speaker >= 0:
+            per_person[utt.speaker, start:stop] += sig[: stop - start]
     active = np.abs(speech) > 1e-4
     speech_rms = float(np.sqrt(np.mean(speech[active] ** 2))) if active.any() else 0.1
     noise_rms = speech_rms / 10 ** (plan.snr_db / 20)
@@ -136,4 +142,40 @@ def mix_soundtrack(rng: np.random.Generator, plan: SpeechPlan, voices: list[Voic
     if plan.has_music:
         mix += speech_rms * 10 ** (-float(rng.uniform(4.0, 10.0)) / 20) * music(rng, n, sr)
     peak = np.abs(mix).max()
-    return (mix * (0.8 / peak if peak > 0 else 1.0)).astype(np.float32)
+    scale = 0.8 / peak if peak > 0 else 1.0
+    if per_person is not None:
+        per_person *= scale
+    return (mix * scale).astype(np.float32)
+
+
+def voice_dominance_masks(per_person: np.ndarray, mix: np.ndarray, sr: int, rate_hz: int, n_steps: int,
+                          n_mels: int = 40, window_s: float = 0.025) -> np.ndarray:
+    """``(P, n_steps, n_mels) bool``: where each person's voice dominates the soundtrack (ideal binary mask).
+
+    Step k is the Hann window of ``window_s`` centred at (k + 0.5) / rate_hz; a bin belongs to person p
+    when p's voice has more power in that mel band (HTK mel filters over 0 - sr/2, as the log-mel
+    features use) than everything else in the mix together (other voices, the off-screen voice, music,
+    noise): a local SNR above 0 dB. These are the voice's time-frequency regions of the spectrogram.
+    """
+    from asd_explain.data.audio_features import mel_filterbank
+
+    window = int(round(window_s * sr))
+    n_fft = 1 << max(window - 1, 1).bit_length()
+    starts = np.round((np.arange(n_steps) + 0.5) / rate_hz * sr).astype(np.int64) - window // 2
+    index = np.clip(starts[:, None] + np.arange(window)[None, :], -1, len(mix))
+    taper = np.hanning(window + 2)[1:-1]
+    bank = mel_filterbank(n_mels, n_fft, sr).astype(np.float64)
+
+    def band_power(signal: np.ndarray) -> np.ndarray:
+        padded = np.concatenate([[0.0], signal.astype(np.float64), [0.0]])
+        frames = padded[index + 1] * taper  # samples outside the audio read as silence
+        spectrum = np.fft.rfft(frames, n=n_fft, axis=1)
+        return (spectrum.real ** 2 + spectrum.imag ** 2) @ bank
+
+    masks = np.zeros((len(per_person), n_steps, n_mels), dtype=bool)
+    for p, voice in enumerate(per_person):
+        if not np.any(voice):
+            continue
+        own = band_power(voice)
+        masks[p] = own > band_power(mix.astype(np.float64) - voice)
+    return masks
