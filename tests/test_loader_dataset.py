@@ -95,6 +95,18 @@ def test_augmentation_is_deterministic_per_key_and_epoch(store):
     assert any(changed) and not all(changed)  # 'orig' is one of four choices
 
 
+def test_augment_audio_false_keeps_the_audio_and_augments_the_video(store):
+    video_only = TrackDataset(store, augment=True, seed=5, augment_audio=False)
+    both = TrackDataset(store, augment=True, seed=5)
+    plain = TrackDataset(store)[2]
+    keys = [(2, 0, 12, epoch) for epoch in range(8)]
+    for key in keys:  # same RNG stream for the video either way; the audio is never mixed
+        np.testing.assert_array_equal(video_only[key]["face"], both[key]["face"])
+        np.testing.assert_array_equal(video_only[key]["audio"], plain["audio"][:48])
+    assert any(not np.array_equal(video_only[key]["face"], plain["face"]) for key in keys)
+    assert any(not np.array_equal(both[key]["audio"], plain["audio"][:48]) for key in keys)
+
+
 def test_video_augmentations():
     frames = np.arange(2 * 8 * 8, dtype=np.uint8).reshape(2, 8, 8)
     seen = set()
