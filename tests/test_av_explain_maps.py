@@ -11,6 +11,7 @@ from asd_explain.data.dataset import TrackDataset, collate
 from asd_explain.data.store import TrackStore
 from asd_explain.explain.av import (
     TrackExplanation,
+    _speaking_map,
     explain_av_batch,
     explain_track_arrays,
     join_explanations,
@@ -87,6 +88,46 @@ def test_clip_mean_reference_maps_by_hand():
     np.testing.assert_allclose(explanations[0].audio_attention, by_hand.numpy(), atol=1e-5)
     with pytest.raises(ValueError, match="reference must be one of"):
         explain_av_batch(model, batch, reference="median")
+
+
+def test_speaking_map_by_hand():
+    # Two channels on a (F'=2, T=4) map: channel 0 rises with the speaking score in band 0, channel 1 falls.
+    scores = torch.tensor([[0.1, 0.9, 0.1, 0.9]])
+    rising = torch.tensor([0.0, 2.0, 0.0, 2.0])
+    scaled = torch.zeros(1, 2, 2, 4)
+    scaled[0, 0, 0] = rising
+    scaled[0, 1, 1] = 2.0 - rising
+    excitation = torch.tensor([[0.5, 0.9]])
+    maps = _speaking_map(scaled, excitation, scores, [4], time_dim=3)
+    # r = +1 for channel 0, -1 for channel 1 -> only channel 0, weight 0.5; its rise above its mean 1.0
+    expected = torch.zeros(2, 4)
+    expected[0] = (rising - 1.0).clamp_min(0)
+    torch.testing.assert_close(maps[0], expected)
+    # the padded tail does not count: frames 2-3 are padding, so channel 0 over frames 0-1 is still r = +1
+    padded = _speaking_map(scaled, excitation, scores, [2], time_dim=3)
+    torch.testing.assert_close(padded[0, 0, :2], torch.tensor([0.0, 1.0]))
+    # a score that does not vary leaves nothing to follow: a zero map
+    flat = _speaking_map(scaled, excitation, torch.full((1, 4), 0.7), [4], time_dim=3)
+    assert torch.count_nonzero(flat) == 0
+
+
+def test_speaking_reference_for_the_audio_only():
+    model, batch = small_model(), random_batch(3)
+    plain = explain_av_batch(model, batch, reference="clip-mean")
+    mixed = explain_av_batch(model, batch, reference="clip-mean", audio_reference="speaking")
+    out = model.explain_forward(batch)
+    for b in range(B):
+        np.testing.assert_array_equal(mixed[b].face_maps, plain[b].face_maps)  # visual maps unchanged
+        assert mixed[b].audio_attention.shape == plain[b].audio_attention.shape
+    audio = out["se"]["audio"]
+    small = _speaking_map(audio["scaled"], audio["excitation"], out["scores"], [T, T - 2], time_dim=3)[0]
+    by_hand = F.interpolate(small[None, None], size=(40, 4 * T), mode="bicubic", align_corners=False)[0, 0]
+    by_hand = (by_hand - by_hand.min()) / (by_hand.max() - by_hand.min()).clamp_min(1e-12)
+    np.testing.assert_allclose(mixed[0].audio_attention, by_hand.clamp(0, 1).numpy(), atol=1e-5)
+    everything = explain_av_batch(model, batch, reference="speaking")
+    assert everything[0].face_maps.shape == plain[0].face_maps.shape
+    with pytest.raises(ValueError, match="reference must be one of"):
+        explain_av_batch(model, batch, audio_reference="median")
 
 
 def test_models_without_body_fusion_se_or_any_se():

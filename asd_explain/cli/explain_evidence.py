@@ -23,12 +23,15 @@ import click
 @click.option("--top-percent", type=float, default=None, help="Keep exactly the top PERCENT channels instead.")
 @click.option("--interpolation", type=click.Choice(["bicubic", "bilinear", "nearest"]), default="bicubic",
               show_default=True)
-@click.option("--reference", type=click.Choice(["zero", "clip-mean"]), default="zero", show_default=True,
-              help="Maps of the SE-scaled activations (zero, the paper) or of their distance from the clip's mean.")
+@click.option("--reference", type=click.Choice(["zero", "clip-mean", "speaking"]), default="zero", show_default=True,
+              help="Maps of the SE-scaled activations (zero, the paper), of their distance from the clip's mean, or "
+                   "of the channels that rise with the speaking logit (speaking; docs/explain_av.md).")
+@click.option("--audio-reference", type=click.Choice(["zero", "clip-mean", "speaking"]), default=None,
+              help="The audio attention's reference when it should differ from --reference.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1 ...")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def command(checkpoint, data, split, corpus, out_dir, max_tracks, tolerance_px, voiced_envelope, z, top_percent,
-            interpolation, reference, device, quiet) -> None:
+            interpolation, reference, audio_reference, device, quiet) -> None:
     """Mouth-box pointing, audio attention on voiced frames, face share after blanking the faces."""
     from ..data.store import StoreError, TrackStore
     from ..explain.av_evidence import EvidenceConfig, check_evidence
@@ -39,13 +42,13 @@ def command(checkpoint, data, split, corpus, out_dir, max_tracks, tolerance_px, 
     try:
         cfg = EvidenceConfig(max_tracks=max_tracks, pointing_tolerance_px=tolerance_px,
                              voiced_envelope=voiced_envelope, z=z, top_percent=top_percent,
-                             interpolation=interpolation, reference=reference)
+                             interpolation=interpolation, reference=reference, audio_reference=audio_reference)
         model, _ = load_model(checkpoint, resolve_device(device))
         store = TrackStore(resolve_store(data, split))
         check_store_fits(store, model.config)
         check_evidence(model, store, corpus, cfg, out_dir, progress=not quiet,
                        info={"checkpoint": checkpoint, "store": str(store.path), "corpus": corpus,
-                             "reference": reference, "z": z, "top_percent": top_percent,
+                             "reference": reference, "audio_reference": audio_reference or reference, "z": z, "top_percent": top_percent,
                              "interpolation": interpolation})
     except (CheckpointError, StoreError, ValueError, FileNotFoundError) as err:
         raise click.ClickException(str(err)) from None

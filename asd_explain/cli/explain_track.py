@@ -17,8 +17,11 @@ import click
 @click.option("--top-percent", type=float, default=None, help="Keep exactly the top PERCENT channels instead.")
 @click.option("--interpolation", type=click.Choice(["bicubic", "bilinear", "nearest"]), default="bicubic",
               show_default=True)
-@click.option("--reference", type=click.Choice(["zero", "clip-mean"]), default="zero", show_default=True,
-              help="Maps of the SE-scaled activations (zero, the paper) or of their distance from the clip's mean.")
+@click.option("--reference", type=click.Choice(["zero", "clip-mean", "speaking"]), default="zero", show_default=True,
+              help="Maps of the SE-scaled activations (zero, the paper), of their distance from the clip's mean, or "
+                   "of the channels that rise with the speaking logit (speaking; docs/explain_av.md).")
+@click.option("--audio-reference", type=click.Choice(["zero", "clip-mean", "speaking"]), default=None,
+              help="The audio attention's reference when it should differ from --reference.")
 @click.option("--blank", multiple=True, type=click.Choice(["face", "body", "audio"]),
               help="Blank a modality before explaining (what-if; repeatable).")
 @click.option("--no-maps", is_flag=True, help="Do not write the <track>_maps.npz files.")
@@ -26,7 +29,7 @@ import click
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def command(data: str, split: str, entities: tuple[str, ...], checkpoint: str, out_dir: str, chunk_frames: int,
             n_strip: int, z: float, top_percent: float | None, interpolation: str, reference: str,
-            blank: tuple[str, ...], no_maps: bool, device: str, quiet: bool) -> None:
+            audio_reference: str | None, blank: tuple[str, ...], no_maps: bool, device: str, quiet: bool) -> None:
     """Explain whole tracks of a store: face/body heatmaps, spectrogram attention, modality shares."""
     from ..data.store import StoreError, TrackStore
     from ..explain.av_store import explain_store_tracks
@@ -40,7 +43,7 @@ def command(data: str, split: str, entities: tuple[str, ...], checkpoint: str, o
         check_store_fits(store, model.config)
         written = explain_store_tracks(model, store, entities, out_dir, chunk_frames=chunk_frames, n_strip=n_strip,
                                        maps=not no_maps, z=z, top_percent=top_percent, interpolation=interpolation,
-                                       reference=reference, blank=blank, progress=not quiet,
+                                       reference=reference, audio_reference=audio_reference, blank=blank, progress=not quiet,
                                        extra={"checkpoint": checkpoint})
     except (CheckpointError, StoreError, ValueError) as err:
         raise click.ClickException(str(err)) from None

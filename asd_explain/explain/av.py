@@ -39,7 +39,7 @@ from .se_maps import DEFAULT_Z, Interpolation, se_heatmaps, select_channels
 
 VISUAL = ("face", "body")
 MODALITIES = ("audio", "face", "body")
-REFERENCES = ("zero", "clip-mean")
+REFERENCES = ("zero", "clip-mean", "speaking")
 
 
 @dataclass
@@ -117,7 +117,8 @@ def _shape(x: np.ndarray | None) -> list[int] | None:
 @torch.no_grad()
 def explain_av_batch(model: ASDModel, batch: Mapping[str, Any], *, z: float = DEFAULT_Z,
                      top_percent: float | None = None, interpolation: Interpolation = "bicubic",
-                     normalize: str = "frame", reference: str = "zero") -> list[TrackExplanation]:
+                     normalize: str = "frame", reference: str = "zero",
+                     audio_reference: str | None = None) -> list[TrackExplanation]:
     """SE explanations of every item of ``batch`` from one no-grad forward of ``model`` (in eval mode).
 
     Args:
@@ -129,14 +130,23 @@ def explain_av_batch(model: ASDModel, batch: Mapping[str, Any], *, z: float = DE
             attention is always scaled over the whole track.
         reference: "zero" (the paper: maps of the SE-scaled activations) or "clip-mean" (maps of how far
             each SE-scaled channel is, in absolute value, from its own mean over the item's frames: what
-            differs in this frame from the person's average frame / the clip's average sound).
+            differs in this frame from the person's average frame / the clip's average sound), or
+            "speaking": every channel weighted by its excitation times how positively its activity (mean
+            over the map) co-varies over the item's frames with the model's speaking logit (Pearson r,
+            negative r -> 0), each drawn as its rise above its own clip mean (positive part): where in
+            this frame is more of what goes with speaking than usual. Ignores z / top_percent (all
+            channels, weighted); costs nothing beyond the forward (the logit is its output).
+        audio_reference: the reference of the audio attention when it should differ from the visual maps'
+            (None = ``reference``).
     Returns:
         one ``TrackExplanation`` per batch item, numpy arrays on the CPU.
     """
     if normalize not in ("frame", "track"):
         raise ValueError(f"normalize must be 'frame' or 'track', got {normalize!r}")
-    if reference not in REFERENCES:
-        raise ValueError(f"reference must be one of {', '.join(REFERENCES)}, got {reference!r}")
+    audio_reference = reference if audio_reference is None else audio_reference
+    for value in (reference, audio_reference):
+        if value not in REFERENCES:
+            raise ValueError(f"reference must be one of {', '.join(REFERENCES)}, got {value!r}")
     was_training = model.training
     model.eval()
     try:
@@ -152,10 +162,14 @@ def explain_av_batch(model: ASDModel, batch: Mapping[str, Any], *, z: float = DE
         if name not in MODALITIES:
             continue
         time_dim = 2 if name in VISUAL else 3  # (B, C, T, h, w) or (B, C, F', T)
-        scaled = block["scaled"] if reference == "zero" else _from_clip_mean(block["scaled"], lengths, time_dim)
+        how = reference if name in VISUAL else audio_reference
         size = tuple(batch[name].shape[-2:]) if name in VISUAL else (batch["audio"].shape[2], batch["audio"].shape[1])
-        small = se_heatmaps(scaled, block["excitation"], None, z=z, top_percent=top_percent,
-                            interpolation=interpolation, normalize="none").maps.float()
+        if how == "speaking":
+            small = _speaking_map(block["scaled"], block["excitation"], out["scores"], lengths, time_dim).float()
+        else:
+            scaled = block["scaled"] if how == "zero" else _from_clip_mean(block["scaled"], lengths, time_dim)
+            small = se_heatmaps(scaled, block["excitation"], None, z=z, top_percent=top_percent,
+                                interpolation=interpolation, normalize="none").maps.float()
         maps[name] = resize_maps(small, size, interpolation).cpu()
     shares = {m: v.float().cpu() for m, v in out.get("modality_shares", {}).items()}
     scores = out["scores"].float().cpu()
@@ -179,18 +193,57 @@ def _interpolation_matrix(n_in: int, n_out: int, mode: str) -> torch.Tensor:
     return out.T.float().contiguous()
 
 
-def _from_clip_mean(scaled: torch.Tensor, lengths: list[int], time_dim: int) -> torch.Tensor:
-    """|scaled - its mean over each item's valid frames| per channel (and position), same shape."""
+def _valid_steps(scaled: torch.Tensor, lengths: list[int], time_dim: int) -> torch.Tensor:
+    """(B, steps) 1.0 on each item's valid time steps of a map whose time axis may be a multiple of T."""
     steps = scaled.shape[time_dim]
     frames = max(max(lengths), 1)
     valid = torch.zeros(scaled.shape[0], steps, dtype=scaled.dtype, device=scaled.device)
     for b, n in enumerate(lengths):
         valid[b, :max(1, -(-n * steps // frames))] = 1.0
+    return valid
+
+
+def _clip_mean(scaled: torch.Tensor, valid: torch.Tensor, time_dim: int) -> torch.Tensor:
+    """Mean of ``scaled`` over the valid steps of ``time_dim``, kept as a size-1 dimension."""
     shape = [scaled.shape[0]] + [1] * (scaled.dim() - 1)
-    shape[time_dim] = steps
+    shape[time_dim] = valid.shape[1]
     weights = valid.view(shape)
-    mean = (scaled * weights).sum(dim=time_dim, keepdim=True) / weights.sum(dim=time_dim, keepdim=True)
-    return (scaled - mean).abs()
+    return (scaled * weights).sum(dim=time_dim, keepdim=True) / weights.sum(dim=time_dim, keepdim=True)
+
+
+def _from_clip_mean(scaled: torch.Tensor, lengths: list[int], time_dim: int) -> torch.Tensor:
+    """|scaled - its mean over each item's valid frames| per channel (and position), same shape."""
+    return (scaled - _clip_mean(scaled, _valid_steps(scaled, lengths, time_dim), time_dim)).abs()
+
+
+def _speaking_map(scaled: torch.Tensor, excitation: torch.Tensor, scores: torch.Tensor, lengths: list[int],
+                  time_dim: int) -> torch.Tensor:
+    """The "speaking" reference (``explain_av_batch``): (B, T, h, w) visual or (B, F', T') audio maps.
+
+    scaled: (B, C, T, h, w) or (B, C, F', T'); excitation: (B, C) or (B, C, T); scores: (B, T) speaking
+    probabilities. Channel weight = mean excitation x max(0, Pearson r over the valid frames between the
+    channel's spatial / spectral mean and the speaking logit); map = weighted mean of each channel's
+    positive rise above its clip mean. A clip whose logit or channels do not vary gets a zero map.
+    """
+    valid = _valid_steps(scaled, lengths, time_dim)
+    logit = torch.logit(scores.float().clamp(1e-6, 1 - 1e-6))
+    if logit.shape[1] != valid.shape[1]:  # map steps are not video frames: put the logit on them
+        logit = F.interpolate(logit[:, None], size=valid.shape[1], mode="nearest")[:, 0]
+    space = tuple(d for d in range(2, scaled.dim()) if d != time_dim)
+    profile = scaled.float().mean(dim=space)  # (B, C, steps)
+    count = valid.sum(dim=1, keepdim=True).clamp_min(1.0)
+    mask = valid[:, None, :]
+    p = (profile - (profile * mask).sum(-1, keepdim=True) / count[:, None]) * mask
+    y = (logit - (logit * valid).sum(-1, keepdim=True) / count) * valid
+    r = (p * y[:, None, :]).sum(-1) / (p.norm(dim=-1) * y.norm(dim=-1, keepdim=True)).clamp_min(1e-12)
+    gate = excitation.float()
+    if gate.dim() == 3:  # per-frame excitation: its mean over the valid frames
+        gate = (gate * valid[:, None, :gate.shape[2]]).sum(-1) / count
+    weights = gate * r.clamp_min(0.0)  # (B, C)
+    rise = (scaled.float() - _clip_mean(scaled.float(), valid, time_dim)).clamp_min(0.0)
+    shape = list(weights.shape) + [1] * (scaled.dim() - 2)
+    maps = (weights.view(shape) * rise).sum(dim=1) / weights.sum(dim=1).clamp_min(1e-12).view(-1, *[1] * (scaled.dim() - 2))
+    return maps
 
 
 def _lengths(batch: Mapping[str, Any], scores: torch.Tensor) -> list[int]:
@@ -288,7 +341,7 @@ def track_batch(model: ASDModel, *, face: np.ndarray | None = None, body: np.nda
 def explain_track_arrays(model: ASDModel, *, chunk_frames: int = 256, blank: Sequence[str] = (),
                          z: float = DEFAULT_Z, top_percent: float | None = None,
                          interpolation: Interpolation = "bicubic", reference: str = "zero",
-                         **arrays: Any) -> TrackExplanation:
+                         audio_reference: str | None = None, **arrays: Any) -> TrackExplanation:
     """``explain_av_batch`` of one track given as raw arrays (``track_batch`` keyword arguments).
 
     The inputs are made once for the whole track (audio features from the whole track's audio), then
@@ -298,13 +351,13 @@ def explain_track_arrays(model: ASDModel, *, chunk_frames: int = 256, blank: Seq
     what the model does without them.
     """
     return explain_tracks(model, [arrays], chunk_frames=chunk_frames, blank=blank, z=z, top_percent=top_percent,
-                          interpolation=interpolation, reference=reference)[0]
+                          interpolation=interpolation, reference=reference, audio_reference=audio_reference)[0]
 
 
 def explain_tracks(model: ASDModel, tracks: Sequence[Mapping[str, Any]], *, workers: int = 1,
                    threads_per_worker: int | None = None, chunk_frames: int = 256, blank: Sequence[str] = (),
                    z: float = DEFAULT_Z, top_percent: float | None = None, interpolation: Interpolation = "bicubic",
-                   reference: str = "zero") -> list[TrackExplanation]:
+                   reference: str = "zero", audio_reference: str | None = None) -> list[TrackExplanation]:
     """``explain_track_arrays`` of many tracks (each a dict of ``track_batch`` keyword arguments).
 
     The chunks of all tracks run on ``workers`` threads (longest first), each with its own copy of the
@@ -327,7 +380,8 @@ def explain_tracks(model: ASDModel, tracks: Sequence[Mapping[str, Any]], *, work
         batches.append(batch)
     jobs = [(k, start, min(batch["label_mask"].shape[1], start + chunk_frames))
             for k, batch in enumerate(batches) for start in range(0, batch["label_mask"].shape[1], chunk_frames)]
-    options = {"z": z, "top_percent": top_percent, "interpolation": interpolation, "reference": reference}
+    options = {"z": z, "top_percent": top_percent, "interpolation": interpolation, "reference": reference,
+               "audio_reference": audio_reference}
     workers = max(1, min(int(workers), len(jobs)))
     threads = 1 if workers > 1 else threads_per_worker
     previous = torch.get_num_threads()

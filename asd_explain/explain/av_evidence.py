@@ -59,8 +59,8 @@ class EvidenceConfig:
     (0 = all); speaking_threshold: a speaking frame is correctly scored at score >= this;
     pointing_tolerance_px: extra tolerance of the pointing game (0 = strictly inside);
     voiced_envelope: syllable envelope level above which a voice counts as voiced;
-    z, top_percent, interpolation, reference: SE channel selection, upsampling and map reference
-    (``av.explain_av_batch``).
+    z, top_percent, interpolation, reference, audio_reference: SE channel selection, upsampling and map
+    reference (``av.explain_av_batch``; audio_reference None = reference).
     """
 
     chunk_frames: int = 256
@@ -72,6 +72,7 @@ class EvidenceConfig:
     top_percent: float | None = None
     interpolation: str = "bicubic"
     reference: str = "zero"
+    audio_reference: str | None = None
 
 
 def box_masks(crop_boxes: np.ndarray, inner_boxes: np.ndarray, frame_size: tuple[int, int],
@@ -154,7 +155,7 @@ def explain_track(model: ASDModel, track: Track, cfg: EvidenceConfig, *, blank_f
     """SE explanation of a whole store track, in chunks of ``cfg.chunk_frames``; optionally faces blanked."""
     return explain_track_arrays(model, chunk_frames=cfg.chunk_frames, blank=("face",) if blank_faces else (),
                                 z=cfg.z, top_percent=cfg.top_percent, interpolation=cfg.interpolation,
-                                reference=cfg.reference, face=track.face, body=track.body, audio=track.audio,
+                                reference=cfg.reference, audio_reference=cfg.audio_reference, face=track.face, body=track.body, audio=track.audio,
                                 timestamps_s=track.timestamps_s, fps=track.fps, entity_id=track.entity_id,
                                 labels=(track.labels == 1).astype(np.int64))
 

@@ -28,7 +28,8 @@ def check_entities(store: TrackStore, entity_ids: Sequence[str]) -> None:
 def explain_store_tracks(model: ASDModel, store: TrackStore, entity_ids: Sequence[str], out_dir: str | Path, *,
                          chunk_frames: int = 256, n_strip: int = 8, maps: bool = True, z: float = DEFAULT_Z,
                          top_percent: float | None = None, interpolation: str = "bicubic",
-                         reference: str = "zero", blank: Sequence[str] = (), progress: bool = True,
+                         reference: str = "zero", audio_reference: str | None = None,
+                         blank: Sequence[str] = (), progress: bool = True,
                          extra: dict[str, Any] | None = None) -> list[dict[str, Path]]:
     """Explain whole tracks (chunks of ``chunk_frames``) and write ``av_render.save_track_explanation``
     files for each into ``out_dir``; returns their paths, in ``entity_ids`` order."""
@@ -39,11 +40,12 @@ def explain_store_tracks(model: ASDModel, store: TrackStore, entity_ids: Sequenc
         track = store.read(entity_id, modalities=names)
         explanation = explain_track_arrays(
             model, chunk_frames=chunk_frames, blank=blank, z=z, top_percent=top_percent,
-            interpolation=interpolation, reference=reference, face=track.face, body=track.body, audio=track.audio,
+            interpolation=interpolation, reference=reference, audio_reference=audio_reference, face=track.face, body=track.body, audio=track.audio,
             timestamps_s=track.timestamps_s, fps=track.fps, entity_id=entity_id,
             labels=(track.labels == 1).astype(np.int64))  # type: ignore[arg-type]
         info = {"video_id": track.video_id, "category": track.category, "store": str(store.path),
-                "fps": track.fps, "blanked": list(blank), "reference": reference, **(extra or {})}
+                "fps": track.fps, "blanked": list(blank), "reference": reference,
+                "audio_reference": audio_reference or reference, **(extra or {})}
         written.append(save_track_explanation(explanation, out_dir, face=track.face, body=track.body, maps=maps,
                                               n_strip=n_strip, extra=info))
     return written
