@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from asd_explain.data.augment import augment_frames, mix_at_snr
+from asd_explain.data.augment import augment_frames, mix_at_snr, shift_frames
 from asd_explain.data.dataset import GREY_MEAN, GREY_STD, RGB_MEAN, RGB_STD, TrackDataset, collate, normalise_frames
 from asd_explain.data.sampler import ClipBatchSampler, FrameBudgetBatchSampler
 from asd_explain.data.store import Track, TrackStore
@@ -105,6 +105,34 @@ def test_augment_audio_false_keeps_the_audio_and_augments_the_video(store):
         np.testing.assert_array_equal(video_only[key]["audio"], plain["audio"][:48])
     assert any(not np.array_equal(video_only[key]["face"], plain["face"]) for key in keys)
     assert any(not np.array_equal(both[key]["audio"], plain["audio"][:48]) for key in keys)
+
+
+def test_shift_frames_by_hand():
+    frames = np.arange(2 * 4 * 5, dtype=np.uint8).reshape(2, 4, 5)
+    right_down = shift_frames(frames, 2, 1)
+    np.testing.assert_array_equal(right_down[0], [[0, 0, 0, 1, 2], [0, 0, 0, 1, 2], [5, 5, 5, 6, 7],
+                                                  [10, 10, 10, 11, 12]])
+    np.testing.assert_array_equal(shift_frames(frames, -1, -2)[1, 0], frames[1, 2, [1, 2, 3, 4, 4]])
+    np.testing.assert_array_equal(shift_frames(frames, 0, 0), frames)
+    rgb = np.zeros((1, 4, 5, 3), np.uint8)
+    assert shift_frames(rgb, 1, 1).shape == rgb.shape
+    with pytest.raises(ValueError, match="not smaller"):
+        shift_frames(frames, 5, 0)
+
+
+def test_clip_shift_moves_every_frame_alike_and_leaves_audio(store):
+    shifted, plain = TrackDataset(store, shift_px=3, seed=1), TrackDataset(store)
+    key = (2, 0, 12, 0)
+    a, b, ref = shifted[key], shifted[key], plain[key]
+    np.testing.assert_array_equal(a["face"], b["face"])  # deterministic per key
+    np.testing.assert_array_equal(a["audio"], ref["audio"])
+    found = [(dx, dy) for dx in range(-3, 4) for dy in range(-3, 4)
+             if np.array_equal(shift_frames(ref["face"], dx, dy), a["face"])]
+    assert found  # one shift of the whole clip within the bound
+    moved = [not np.array_equal(shifted[(2, 0, 12, e)]["face"], plain[(2, 0, 12, e)]["face"]) for e in range(6)]
+    assert any(moved)
+    with pytest.raises(ValueError, match="shift_px"):
+        TrackDataset(store, shift_px=-1)
 
 
 def test_video_augmentations():

@@ -4,6 +4,9 @@ Video (per modality, one choice per track): original, horizontal flip, random cr
 the side, resized back) or rotation by U(-15, 15) degrees, each with probability 1/4, the same for every
 frame of the track. Audio (probability 1/2): add another track's audio scaled to an SNR of U(-5, 5) dB.
 
+Clip shift (``random_shift``, its own RNG stream): the whole clip moved by up to N pixels in x and y, the
+same for every frame, so the mouth is not always at the same place of the crop (a face box that jitters).
+
 Modality dropout (``choose_blank``, separate from the above and from its RNG stream): with probability p
 per clip, one modality (uniform over the candidates) is replaced by its blank, the label kept - face / body
 crops at the normalisation mean (0 after normalising: flat mean grey), audio features at 0. These are the
@@ -36,6 +39,23 @@ def augment_frames(frames: np.ndarray, rng: np.random.Generator) -> tuple[np.nda
         out = np.stack([cv2.warpAffine(f, matrix, (width, height)) for f in frames])
         return out.reshape(frames.shape), kind
     return frames, kind
+
+
+def shift_frames(frames: np.ndarray, dx: int, dy: int) -> np.ndarray:
+    """``(T, H, W[, C])`` moved by (dx, dy) pixels (right / down positive), the edge pixels repeated into the gap."""
+    height, width = frames.shape[1:3]
+    if abs(dx) >= width or abs(dy) >= height:
+        raise ValueError(f"shift ({dx}, {dy}) is not smaller than the {width}x{height} frames")
+    pad = [(0, 0), (max(dy, 0), max(-dy, 0)), (max(dx, 0), max(-dx, 0))] + [(0, 0)] * (frames.ndim - 3)
+    padded = np.pad(frames, pad, mode="edge")
+    top, left = max(-dy, 0), max(-dx, 0)
+    return np.ascontiguousarray(padded[:, top:top + height, left:left + width])
+
+
+def random_shift(frames: np.ndarray, max_px: int, rng: np.random.Generator) -> np.ndarray:
+    """One shift for the whole clip, dx and dy uniform integers in [-max_px, max_px]; always draws two."""
+    dx, dy = (int(v) for v in rng.integers(-max_px, max_px + 1, size=2))
+    return shift_frames(frames, dx, dy)
 
 
 def choose_blank(modalities, p: float, rng: np.random.Generator) -> str | None:

@@ -5,7 +5,8 @@ by an int (a whole track, or a fixed clip when ``clip_frames`` is set) or by a k
 n_frames[, epoch])`` as the batch samplers of :mod:`asd_explain.data.sampler` yield them; ``collate``
 normalises the crops. Augmentation draws from an RNG seeded by ``(seed, epoch, track_index, start)``, so a batch is the
 same whichever DataLoader worker builds it. ``modality_dropout=p`` (training) blanks one modality of a clip
-with probability p (its own RNG, seeded by ``(seed, epoch, track_index, start, 1)``; ``augment`` not needed):
+with probability p (its own RNG, seeded by ``(seed, epoch, track_index, start, 1)``; ``augment`` not needed);
+``shift_px=N`` moves each face / body clip by up to N pixels (RNG ``(seed, epoch, track_index, start, 2)``):
 audio features are set to 0 here, face / body crops are written as 0 (the normalisation mean) by ``collate``;
 the item's ``blanked`` names what was blanked.
 
@@ -27,7 +28,7 @@ import torch
 from torch.utils.data import Dataset, get_worker_info
 
 from .audio_features import AUDIO_FRAMES_PER_VIDEO_FRAME, AudioFeatureConfig, audio_features
-from .augment import augment_frames, choose_blank, maybe_mix_audio
+from .augment import augment_frames, choose_blank, maybe_mix_audio, random_shift
 from .store import MODALITIES, TrackStore
 
 GREY_MEAN, GREY_STD = 0.4161, 0.1688
@@ -60,7 +61,8 @@ class TrackDataset(Dataset):
     def __init__(self, store: TrackStore | str | os.PathLike, *, clip_frames: int | None = None,
                  audio_feature: str = "logmel", n_mels: int = 40, augment: bool = False,
                  modalities: Sequence[str] = MODALITIES, seed: int = 0, modality_dropout: float = 0.0,
-                 dropout_modalities: Sequence[str] | None = None, augment_audio: bool = True) -> None:
+                 dropout_modalities: Sequence[str] | None = None, augment_audio: bool = True,
+                 shift_px: int = 0) -> None:
         self.store = store if isinstance(store, TrackStore) else TrackStore(store)
         unknown = [m for m in modalities if m not in MODALITIES]
         if unknown:
@@ -80,6 +82,9 @@ class TrackDataset(Dataset):
         self.audio_config = AudioFeatureConfig(kind=audio_feature, n_mels=n_mels)
         self.augment = augment
         self.augment_audio = augment_audio
+        if shift_px < 0:
+            raise ValueError(f"shift_px must be >= 0, got {shift_px}")
+        self.shift_px = int(shift_px)
         self.seed = seed
         self.clip_frames = clip_frames
         self.lengths = self.store.lengths
@@ -122,11 +127,14 @@ class TrackDataset(Dataset):
         }
         if self.modality_dropout > 0:
             item["blanked"] = () if blank is None else (blank,)
+        shift_rng = np.random.default_rng([self.seed, epoch, track_index, start, 2]) if self.shift_px else None
         for name in ("face", "body"):
             frames = getattr(track, name)
             if name in self.modalities and frames is not None:
                 if rng is not None:
                     frames, _ = augment_frames(frames, rng)
+                if shift_rng is not None:
+                    frames = random_shift(frames, self.shift_px, shift_rng)
                 item[name] = frames  # uint8; collate normalises straight into the batch tensor
         if "audio" in self.modalities:
             audio = track.audio

@@ -25,6 +25,8 @@ class DataConfig:
     augment_audio:  with ``augment``, also mix another track's audio in; false = the video augmentation
                     only (it moves the mouth around the crop, so the face maps must follow it; the audio
                     mixing is what slows a short CPU run).
+    shift_px:       move each training clip's face / body crops by up to this many pixels in x and y (one
+                    shift per clip, edges repeated; 0 = off; independent of ``augment``).
     max_tracks:     use at most this many tracks per split (0 = all); for quick runs.
     modality_dropout: probability per training clip of replacing one modality by its blank, label kept
                     (face / body crops at the normalisation mean, audio features at 0: the blanks of
@@ -42,6 +44,7 @@ class DataConfig:
     num_workers: int = 0
     augment: bool = True
     augment_audio: bool = True
+    shift_px: int = 0
     max_tracks: int = 0
     modality_dropout: float = 0.0
     dropout_modalities: tuple[str, ...] = ()
@@ -53,6 +56,8 @@ class DataConfig:
             raise ValueError(f"eval_clip_frames must be >= 1, got {self.eval_clip_frames}")
         if not 0.0 <= self.modality_dropout <= 1.0:
             raise ValueError(f"modality_dropout must be in [0, 1], got {self.modality_dropout}")
+        if self.shift_px < 0:
+            raise ValueError(f"shift_px must be >= 0, got {self.shift_px}")
         unknown = [m for m in self.dropout_modalities if m not in ("audio", "face", "body")]
         if unknown:
             raise ValueError(f"dropout_modalities: unknown modality {unknown[0]!r} (audio, face, body)")

@@ -75,7 +75,8 @@ def train_on_store(config: TrainConfig, *, resume: bool = True) -> TrainResult:
                                    batch_size=data.batch_size, augment=data.augment, seed=config.seed,
                                    num_workers=data.num_workers, max_tracks=data.max_tracks,
                                    modality_dropout=data.modality_dropout,
-                                   dropout_modalities=data.dropout_modalities, augment_audio=data.augment_audio)
+                                   dropout_modalities=data.dropout_modalities, augment_audio=data.augment_audio,
+                                   shift_px=data.shift_px)
     val_source = None
     if data.val_split:
         val_store = TrackStore(resolve_store(data.store, data.val_split))

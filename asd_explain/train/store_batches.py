@@ -77,7 +77,7 @@ def preprocessing_of(store: TrackStore, config: ModelConfig) -> Preprocessing:
 
 
 def _dataset(store: TrackStore, config: ModelConfig, *, augment: bool, seed: int, modality_dropout: float = 0.0,
-             dropout_modalities: Sequence[str] = (), augment_audio: bool = True) -> TrackDataset:
+             dropout_modalities: Sequence[str] = (), augment_audio: bool = True, shift_px: int = 0) -> TrackDataset:
     n_mels = config.n_audio_features if config.audio_feature == "logmel" else 40
     modalities = store_modalities(config)
     foreign = [m for m in dropout_modalities if m not in modalities]
@@ -85,7 +85,8 @@ def _dataset(store: TrackStore, config: ModelConfig, *, augment: bool, seed: int
         raise StoreError(f"dropout_modalities has {foreign[0]!r}, which the model ({list(config.modalities)}) lacks")
     return TrackDataset(store, audio_feature=config.audio_feature, n_mels=n_mels, augment=augment,
                         modalities=modalities, seed=seed, modality_dropout=modality_dropout,
-                        dropout_modalities=tuple(dropout_modalities) or None, augment_audio=augment_audio)
+                        dropout_modalities=tuple(dropout_modalities) or None, augment_audio=augment_audio,
+                        shift_px=shift_px)
 
 
 class StoreClipSource:
@@ -94,10 +95,10 @@ class StoreClipSource:
     def __init__(self, store: TrackStore, config: ModelConfig, *, clip_frames: int, batch_size: int,
                  augment: bool = True, seed: int = 0, num_workers: int = 0, max_tracks: int = 0,
                  modality_dropout: float = 0.0, dropout_modalities: Sequence[str] = (),
-                 augment_audio: bool = True) -> None:
+                 augment_audio: bool = True, shift_px: int = 0) -> None:
         check_store_fits(store, config)
         self.dataset = _dataset(store, config, augment=augment, seed=seed, modality_dropout=modality_dropout,
-                                dropout_modalities=dropout_modalities, augment_audio=augment_audio)
+                                dropout_modalities=dropout_modalities, augment_audio=augment_audio, shift_px=shift_px)
         lengths = self.dataset.lengths[:max_tracks] if max_tracks else self.dataset.lengths
         self.sampler = ClipBatchSampler(lengths, clip_frames, batch_size, shuffle=True, seed=seed)
         self.num_workers = num_workers
