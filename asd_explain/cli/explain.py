@@ -19,6 +19,10 @@ import click
 @click.option("--top-percent", type=float, help="Keep exactly this top percentage of SE channels instead.")
 @click.option("--interpolation", type=click.Choice(["bicubic", "bilinear", "nearest"]), default="bicubic",
               show_default=True)
+@click.option("--reference", type=click.Choice(["zero", "clip-mean", "speaking"]), default="zero", show_default=True,
+              help="Map reference (zero: the paper's SE map; docs/explain_av.md).")
+@click.option("--audio-reference", type=click.Choice(["zero", "clip-mean", "speaking"]), default=None,
+              help="The spectrogram attention's reference when it should differ (speaking: on the voices).")
 @click.option("--no-render", is_flag=True, help="Skip the MP4 and PNG; write scores and JSON only.")
 @click.option("--encode-preset", default="superfast", show_default=True,
               type=click.Choice(["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"]),
@@ -26,7 +30,7 @@ import click
 @click.option("--device", default="auto", show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def command(video, checkpoint, out, boxes_csv, video_id, detector, detect_every, z, top_percent, interpolation,
-            no_render, encode_preset, device, quiet) -> None:
+            reference, audio_reference, no_render, encode_preset, device, quiet) -> None:
     """Detect and track faces (or read --boxes), score every face per frame, and explain the scores with
     face/body heatmaps, spectrogram attention and modality shares (MP4, CSV, JSON, PNG in --out)."""
     from ..pipeline.explain_video import ExplainVideoOptions, explain_video
@@ -34,6 +38,7 @@ def command(video, checkpoint, out, boxes_csv, video_id, detector, detect_every,
 
     options = ExplainVideoOptions(detector=detector, detect_every=detect_every, boxes_csv=boxes_csv,
                                   video_id=video_id, z=z, top_percent=top_percent, interpolation=interpolation,
+                                  reference=reference, audio_reference=audio_reference,
                                   render=not no_render, encode_preset=encode_preset, device=device,
                                   progress=not quiet)
     try:

@@ -44,6 +44,8 @@ class ExplainVideoOptions:
     z: float = 1.282
     top_percent: float | None = None
     interpolation: str = "bicubic"
+    reference: str = "zero"              # map reference (``explain.av.explain_av_batch``)
+    audio_reference: str | None = None   # the spectrogram attention's, when it differs (None = reference)
     chunk_frames: int = 256
     render: bool = True
     encode_preset: str = "superfast"  # x264 preset of the MP4 (veryfast: ~1.5x slower, ~2/3 of the size)
@@ -92,7 +94,7 @@ def explain_video(video: str | Path, checkpoint: str | Path, out_dir: str | Path
                  "entity_id": t.entity_id} for t in inputs],
         workers=_inference_workers(model), threads_per_worker=1 if model.device.type == "cpu" else None,
         chunk_frames=opts.chunk_frames, z=opts.z, top_percent=opts.top_percent,
-        interpolation=opts.interpolation)
+        interpolation=opts.interpolation, reference=opts.reference, audio_reference=opts.audio_reference)
     results = [TrackResult(track, expl.scores, expl.face_maps, expl.body_maps, expl.audio_attention,
                            expl.modality_shares or None) for track, expl in zip(inputs, explanations)]
     clock.lap("model")
@@ -234,6 +236,7 @@ def _summary(video, video_id, frames, streams, source, results, notes, outputs, 
         "has_audio": streams.has_audio, "faces_found": len(results) > 0,
         "frames_with_a_track": int(covered.sum()), "tracks": tracks, "track_source": source, "notes": notes,
         "settings": {"z": opts.z, "top_percent": opts.top_percent, "interpolation": opts.interpolation,
+                     "reference": opts.reference, "audio_reference": opts.audio_reference or opts.reference,
                      "encode_preset": opts.encode_preset, "crf": opts.crf},
         "outputs": outputs, "seconds": round(seconds, 2), "real_time_factor": round(duration / max(seconds, 1e-9), 3),
     }
