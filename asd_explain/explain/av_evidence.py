@@ -357,20 +357,15 @@ def evidence_markdown(summary: dict[str, Any], cfg: EvidenceConfig, info: dict[s
                          "(the best map of that many cells: each cell = the box's share of it, upsampled the same way)")
     if "gesture_pointing" in summary:
         lines.append(f"- body map maximum in the gesture box: {100 * summary['gesture_pointing']:.1f}%")
-    for name, words in (("any", "the voiced frames of whoever speaks on screen"),
-                        ("own", "the track's own voiced frames")):
-        if f"audio_{name}" in summary:
-            a = summary[f"audio_{name}"]
+    for key, words in (("audio_any", "the voiced frames of whoever speaks on screen"),
+                       ("audio_own", "the track's own voiced frames"),
+                       ("audio_tf_any", "the time-frequency bins where an on-screen voice dominates"),
+                       ("audio_tf_own", "the bins where the track's own voice dominates")):
+        if key in summary:
+            a = summary[key]
             lines.append(f"- audio attention in {words}: mass {a['mass']:.3f} vs share {a['share']:.3f} "
                          f"(ratio of means {a['ratio_of_means']:.2f}, mean ratio {a['mean_ratio']:.2f}, "
-                         f"{a['tracks']} tracks; ceiling {a['ceiling']:.2f}: all mass in those frames)")
-    for name, words in (("any", "the time-frequency bins where an on-screen voice dominates"),
-                        ("own", "the bins where the track's own voice dominates")):
-        if f"audio_tf_{name}" in summary:
-            a = summary[f"audio_tf_{name}"]
-            lines.append(f"- audio attention in {words}: mass {a['mass']:.3f} vs share {a['share']:.3f} "
-                         f"(ratio of means {a['ratio_of_means']:.2f}, mean ratio {a['mean_ratio']:.2f}, "
-                         f"{a['tracks']} tracks; ceiling {a['ceiling']:.2f})")
+                         f"{a['tracks']} tracks; ceiling {a['ceiling']:.2f}: all mass inside)")
     for name in ("any", "own"):
         table = summary.get(f"audio_{name}_by_envelope") or {}
         cells = [f"> {t}: {v['ratio_of_means']:.2f}" for t, v in table.items() if v]
