@@ -125,6 +125,12 @@ def test_check_evidence_end_to_end_and_cli(tiny, tmp_path):
     assert result.summary["correct_speaking_frames"] == speaking  # threshold 0: every speaking frame counts
     assert 0.0 <= result.summary["mouth_pointing"] <= 1.0 and "face_blanking" in result.summary
     assert 0.0 <= result.summary["mouth_pointing_ceiling"] <= 1.0
+    for name in ("any", "own"):
+        if f"audio_tf_{name}" in result.summary:
+            tf = result.summary[f"audio_tf_{name}"]
+            rows = [r for r in result.rows if r.get(f"audio_tf_share_{name}", 0) > 0]
+            best = np.mean([1.0 / r[f"audio_tf_share_{name}"] for r in rows])  # full-size maps, mean ratio
+            assert 1.0 <= tf["ceiling_at_map_size"] <= best + 1e-6
     saved = json.loads((tmp_path / "ev" / "evidence.json").read_text())
     assert saved["summary"]["tracks"] == 2 and (tmp_path / "ev" / "per_track.csv").is_file()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from asd_explain.metrics.pointing import dilate, energy_in_mask, pointing_game
+from asd_explain.metrics.pointing import coarse_map_mass_ratio, dilate, energy_in_mask, pointing_game
 
 
 def square_mask(size: int, top: int, left: int, side: int) -> torch.Tensor:
@@ -81,3 +81,15 @@ def test_coarse_map_pointing_is_bounded_by_the_cell_grid() -> None:
     assert coarse_map_pointing(masks, (14, 14)).all()  # 8-px cells: both strips hold a cell centre
     with pytest.raises(ValueError, match="interpolation"):
         coarse_map_pointing(masks, 7, interpolation="area")
+
+
+def test_coarse_map_mass_ratio_by_hand():
+    region = torch.zeros(40, 32, dtype=torch.bool)
+    region[:20, :16] = True  # a quarter of the bins
+    assert coarse_map_mass_ratio(region, (40, 32)) == pytest.approx(4.0)  # full size: all mass inside
+    assert coarse_map_mass_ratio(region, (2, 2), "nearest") == pytest.approx(4.0)  # cells aligned with it
+    assert coarse_map_mass_ratio(region, (1, 1)) == pytest.approx(1.0)  # one cell: flat, mass = area
+    coarse = coarse_map_mass_ratio(region, (5, 8), "bilinear")
+    assert 1.0 < coarse < 4.0  # blurred edges leak mass out
+    with pytest.raises(ValueError, match="non-empty"):
+        coarse_map_mass_ratio(torch.zeros(4, 4, dtype=torch.bool), (2, 2))

@@ -42,7 +42,7 @@ from data_prep.crops import pixel_window
 from ..config import atomic_write_text
 from ..data.audio_features import feature_frame_centres
 from ..data.store import Track, TrackStore
-from ..metrics.pointing import coarse_map_pointing, energy_in_mask, pointing_game
+from ..metrics.pointing import coarse_map_mass_ratio, coarse_map_pointing, energy_in_mask, pointing_game
 from ..models.asd_model import ASDModel
 from .av import TrackExplanation, explain_track_arrays
 from .se_maps import DEFAULT_Z
@@ -175,12 +175,29 @@ def face_map_cells(model: ASDModel, crop_size: tuple[int, int]) -> tuple[int, in
     return int(shape[-2]), int(shape[-1])
 
 
+def audio_map_bands(model: ASDModel) -> int | None:
+    """F', the frequency size of the audio encoder's map (the map the audio SE explains); None without audio."""
+    if "audio" not in model.modalities:
+        return None
+    encoder = model.encoders["audio"]
+    probe = torch.zeros(1, 1, model.config.n_audio_features, 32, device=next(model.parameters()).device)
+    was_training = encoder.training
+    encoder.eval()
+    with torch.no_grad():
+        bands = encoder.feature_map(probe).shape[2]
+    encoder.train(was_training)
+    return int(bands)
+
+
 def track_row(explanation: TrackExplanation, evidence: TrackEvidence, track: Track, cfg: EvidenceConfig,
-              blank: TrackExplanation | None, face_cells: tuple[int, int] | None = None) -> dict[str, Any]:
+              blank: TrackExplanation | None, face_cells: tuple[int, int] | None = None,
+              audio_bands: int | None = None) -> dict[str, Any]:
     """Per-track numbers: pointing hits on correct speaking frames, audio mass vs share, face shares.
 
     With ``face_cells`` also ``mouth_ceiling_hits``: the hits of the best map a feature map of that size can
-    give (``metrics.pointing.coarse_map_pointing``), the ceiling of any explainer of that encoder."""
+    give (``metrics.pointing.coarse_map_pointing``), the ceiling of any explainer of that encoder; with
+    ``audio_bands`` (F') the same for the audio in time-frequency, ``audio_tf_ceiling_map_{own,any}``
+    (``metrics.pointing.coarse_map_mass_ratio`` at (F', T) cells)."""
     speaking = track.labels == 1
     correct = speaking & (explanation.scores >= cfg.speaking_threshold)
     row: dict[str, Any] = {"entity_id": track.entity_id, "video_id": track.video_id, "category": track.category,
@@ -202,6 +219,11 @@ def track_row(explanation: TrackExplanation, evidence: TrackEvidence, track: Tra
         row.update(gesture_hits=int(hits[correct].sum()))
     if explanation.audio_attention is not None:
         row.update(_audio_numbers(explanation.audio_attention, evidence))
+        if audio_bands is not None:  # the best map of the audio SE's size: (F', T) cells
+            for name, region in (("own", evidence.voice_tf_own), ("any", evidence.voice_tf_any)):
+                if f"audio_tf_mass_{name}" in row and region is not None and region.any():
+                    row[f"audio_tf_ceiling_map_{name}"] = coarse_map_mass_ratio(
+                        torch.from_numpy(region), (audio_bands, track.n_frames), cfg.interpolation)
     if explanation.modality_shares:
         row.update({f"share_{m}": v for m, v in explanation.track_shares.items()})
         if blank is not None:
@@ -250,6 +272,7 @@ def check_evidence(model: ASDModel, store: TrackStore | str | Path, corpus: str 
 
     cache: dict[str, dict[str, Any]] = {}
     cells: dict[tuple[int, int], tuple[int, int] | None] = {}
+    bands = audio_map_bands(model)
     ids = store.entity_ids[:cfg.max_tracks] if cfg.max_tracks else store.entity_ids
     rows = []
     for entity_id in tqdm(ids, desc="evidence", unit="track", disable=not progress):
@@ -267,7 +290,7 @@ def check_evidence(model: ASDModel, store: TrackStore | str | Path, corpus: str 
         crop = tuple(track.face.shape[1:3])
         if crop not in cells:
             cells[crop] = face_map_cells(model, crop)
-        rows.append(track_row(explanation, evidence, track, cfg, blank, cells[crop]))
+        rows.append(track_row(explanation, evidence, track, cfg, blank, cells[crop], bands))
     result = EvidenceResult(rows, summarise(rows), cfg)
     if out_dir is not None:
         write_evidence_report(result, Path(out_dir), info or {})
@@ -297,6 +320,9 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
             summary[f"audio_{name}"] = found
         found = _audio_summary(rows, f"audio_tf_mass_{name}", f"audio_tf_share_{name}")
         if found:
+            at_map = [r[f"audio_tf_ceiling_map_{name}"] for r in rows if f"audio_tf_ceiling_map_{name}" in r]
+            if at_map:
+                found["ceiling_at_map_size"] = float(np.mean(at_map))  # a mean ratio, over the same tracks
             summary[f"audio_tf_{name}"] = found
         by_threshold = {str(t): _audio_summary(rows, f"audio_mass_{name}@{t}", f"audio_share_{name}@{t}")
                         for t in AUDIO_THRESHOLDS}
@@ -365,7 +391,9 @@ def evidence_markdown(summary: dict[str, Any], cfg: EvidenceConfig, info: dict[s
             a = summary[key]
             lines.append(f"- audio attention in {words}: mass {a['mass']:.3f} vs share {a['share']:.3f} "
                          f"(ratio of means {a['ratio_of_means']:.2f}, mean ratio {a['mean_ratio']:.2f}, "
-                         f"{a['tracks']} tracks; ceiling {a['ceiling']:.2f}: all mass inside)")
+                         f"{a['tracks']} tracks; ceiling {a['ceiling']:.2f}: all mass inside"
+                         + (f"; {a['ceiling_at_map_size']:.2f} at the audio map's size" if "ceiling_at_map_size" in a
+                            else "") + ")")
     for name in ("any", "own"):
         table = summary.get(f"audio_{name}_by_envelope") or {}
         cells = [f"> {t}: {v['ratio_of_means']:.2f}" for t, v in table.items() if v]

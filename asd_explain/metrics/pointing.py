@@ -84,3 +84,28 @@ def coarse_map_pointing(masks: torch.Tensor, cells: tuple[int, int] | int,
     kwargs = {} if interpolation == "nearest" else {"align_corners": False}
     maps = F.interpolate(coarse, size=size, mode=interpolation, **kwargs).reshape(masks.shape)
     return pointing_game(maps, masks)
+
+
+def coarse_map_mass_ratio(region: torch.Tensor, cells: tuple[int, int],
+                          interpolation: str = "bilinear") -> float:
+    """Mass ratio (mass inside ``region`` / the region's share) of the best attention a ``cells`` map can
+    give: each cell holds the share of its area the region covers, upsampled to the region's size as the
+    SE maps are, clipped at 0 and scaled to [0, 1]. The ceiling of an explainer reading a map of that size
+    (an attention over (F, 4T) spectrogram bins with an audio map of (F', T) cells, say).
+
+    region (H, W) bool with at least one True -> float.
+    """
+    if region.dim() != 2 or not bool(region.any()):
+        raise ValueError(f"region must be a non-empty (H, W) mask, got shape {tuple(region.shape)}")
+    if interpolation not in ("bicubic", "bilinear", "nearest"):
+        raise ValueError(f"interpolation must be bicubic, bilinear or nearest, got {interpolation!r}")
+    plane = region[None, None].float()
+    coarse = F.adaptive_avg_pool2d(plane, cells)
+    kwargs = {} if interpolation == "nearest" else {"align_corners": False}
+    attention = F.interpolate(coarse, size=tuple(region.shape), mode=interpolation, **kwargs)[0, 0].clamp_min(0)
+    spread = float(attention.max() - attention.min())
+    if spread < 1e-6:
+        return 1.0  # a flat map: its mass share is the area share
+    attention = (attention - attention.min()) / spread
+    total = float(attention.sum())
+    return float(attention[region].sum()) / total / float(region.float().mean())
