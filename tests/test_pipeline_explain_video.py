@@ -75,7 +75,8 @@ def test_audio_reference_changes_the_attention_not_the_scores(corpus, checkpoint
     explain_video(video, checkpoint, tmp_path / "zero", ExplainVideoOptions(**base))
     summary = explain_video(video, checkpoint, tmp_path / "sp", ExplainVideoOptions(**base, audio_reference="speaking"))
     assert summary["settings"]["reference"] == "zero" and summary["settings"]["audio_reference"] == "speaking"
-    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "zero" / "scores.csv"), pd.read_csv(tmp_path / "sp" / "scores.csv"))
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "zero" / "scores.csv"),
+                                  pd.read_csv(tmp_path / "sp" / "scores.csv"))
 
 
 def test_real_footage_without_audio_is_tracked_and_scored_as_silence(checkpoint, tmp_path):

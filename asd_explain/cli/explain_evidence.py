@@ -48,7 +48,8 @@ def command(checkpoint, data, split, corpus, out_dir, max_tracks, tolerance_px, 
         check_store_fits(store, model.config)
         check_evidence(model, store, corpus, cfg, out_dir, progress=not quiet,
                        info={"checkpoint": checkpoint, "store": str(store.path), "corpus": corpus,
-                             "reference": reference, "audio_reference": audio_reference or reference, "z": z, "top_percent": top_percent,
+                             "reference": reference, "audio_reference": audio_reference or reference,
+                             "z": z, "top_percent": top_percent,
                              "interpolation": interpolation})
     except (CheckpointError, StoreError, ValueError, FileNotFoundError) as err:
         raise click.ClickException(str(err)) from None

@@ -43,7 +43,8 @@ def command(data: str, split: str, entities: tuple[str, ...], checkpoint: str, o
         check_store_fits(store, model.config)
         written = explain_store_tracks(model, store, entities, out_dir, chunk_frames=chunk_frames, n_strip=n_strip,
                                        maps=not no_maps, z=z, top_percent=top_percent, interpolation=interpolation,
-                                       reference=reference, audio_reference=audio_reference, blank=blank, progress=not quiet,
+                                       reference=reference, audio_reference=audio_reference, blank=blank,
+                                       progress=not quiet,
                                        extra={"checkpoint": checkpoint})
     except (CheckpointError, StoreError, ValueError) as err:
         raise click.ClickException(str(err)) from None

@@ -241,9 +241,9 @@ def _speaking_map(scaled: torch.Tensor, excitation: torch.Tensor, scores: torch.
         gate = (gate * valid[:, None, :gate.shape[2]]).sum(-1) / count
     weights = gate * r.clamp_min(0.0)  # (B, C)
     rise = (scaled.float() - _clip_mean(scaled.float(), valid, time_dim)).clamp_min(0.0)
-    shape = list(weights.shape) + [1] * (scaled.dim() - 2)
-    maps = (weights.view(shape) * rise).sum(dim=1) / weights.sum(dim=1).clamp_min(1e-12).view(-1, *[1] * (scaled.dim() - 2))
-    return maps
+    ones = [1] * (scaled.dim() - 2)
+    total = weights.sum(dim=1).clamp_min(1e-12).view(-1, *ones)
+    return (weights.view(*weights.shape, *ones) * rise).sum(dim=1) / total
 
 
 def _lengths(batch: Mapping[str, Any], scores: torch.Tensor) -> list[int]:

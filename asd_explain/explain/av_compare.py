@@ -45,7 +45,8 @@ from .av_evidence import track_evidence
 from .baselines import parse_methods
 
 AV_METHODS = ("se", "gradcam", "gradcam++", "eigengradcam", "fullgrad")
-SE_VARIANTS = {"se": "zero", "se-clipmean": "clip-mean", "se-speaking": "speaking"}  # SE map reference (``av.explain_av_batch``)
+# SE map reference of each SE method (``av.explain_av_batch``)
+SE_VARIANTS = {"se": "zero", "se-clipmean": "clip-mean", "se-speaking": "speaking"}
 MODALITY_ORDER = ("face", "body", "audio")
 
 

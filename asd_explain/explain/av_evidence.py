@@ -131,7 +131,7 @@ def track_evidence(track: Track, evidence: dict[str, Any], *, voiced_envelope: f
     own, every = audible[person, steps], audible[:, steps].max(axis=0)
     tf_own = tf_any = None
     if "voice_mask_mel_100hz" in evidence:
-        masks = evidence["voice_mask_mel_100hz"][:, np.clip(steps, 0, evidence["voice_mask_mel_100hz"].shape[1] - 1)]
+        masks = evidence["voice_mask_mel_100hz"][:, steps]  # the same 100 Hz steps as the envelopes
         tf_own, tf_any = masks[person].T.copy(), masks.any(axis=0).T.copy()  # (n_mels, 4T)
     return TrackEvidence(person=person, rows=rows, mouth_masks=mouth, gesture_masks=gesture,
                          voiced_own=own > voiced_envelope, voiced_any=every > voiced_envelope,
@@ -155,7 +155,8 @@ def explain_track(model: ASDModel, track: Track, cfg: EvidenceConfig, *, blank_f
     """SE explanation of a whole store track, in chunks of ``cfg.chunk_frames``; optionally faces blanked."""
     return explain_track_arrays(model, chunk_frames=cfg.chunk_frames, blank=("face",) if blank_faces else (),
                                 z=cfg.z, top_percent=cfg.top_percent, interpolation=cfg.interpolation,
-                                reference=cfg.reference, audio_reference=cfg.audio_reference, face=track.face, body=track.body, audio=track.audio,
+                                reference=cfg.reference, audio_reference=cfg.audio_reference,
+                                face=track.face, body=track.body, audio=track.audio,
                                 timestamps_s=track.timestamps_s, fps=track.fps, entity_id=track.entity_id,
                                 labels=(track.labels == 1).astype(np.int64))
 

@@ -40,7 +40,8 @@ def explain_store_tracks(model: ASDModel, store: TrackStore, entity_ids: Sequenc
         track = store.read(entity_id, modalities=names)
         explanation = explain_track_arrays(
             model, chunk_frames=chunk_frames, blank=blank, z=z, top_percent=top_percent,
-            interpolation=interpolation, reference=reference, audio_reference=audio_reference, face=track.face, body=track.body, audio=track.audio,
+            interpolation=interpolation, reference=reference, audio_reference=audio_reference,
+            face=track.face, body=track.body, audio=track.audio,
             timestamps_s=track.timestamps_s, fps=track.fps, entity_id=entity_id,
             labels=(track.labels == 1).astype(np.int64))  # type: ignore[arg-type]
         info = {"video_id": track.video_id, "category": track.category, "store": str(store.path),

@@ -23,7 +23,6 @@ from ..train_utils import CsvLog, resolve_device, save_checkpoint_file, seed_eve
 from .datasets import build_image_dataset
 from .models import CHECKPOINT_FORMAT, build_classifier, default_output_stride, load_classifier
 
-
 # On shapes (7 classes, resnet18, 3 epochs) the SE pointing game is 94.4% with 1.0 and 24.6% with 0 (the gate
 # saturates and the threshold keeps one channel); 5.0 closes too much (docs/compare.md, "Gate sparsity").
 DEFAULT_GATE_L1 = 1.0
