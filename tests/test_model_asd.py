@@ -179,3 +179,16 @@ def test_audio_visual_correlation_by_hand():
     out_of_step = corr(torch.stack([voice, -voice], dim=1)[None])[0, :, 2]
     assert torch.all(in_step[2:-2] > 0.99) and torch.all(out_of_step[2:-2] < -0.99)
     assert corr.out_dim == 2 + 1
+
+
+def test_visual_map_stride_8_gives_14x14_maps_with_the_same_parameters():
+    coarse, fine = ASDModel(ModelConfig()), ASDModel(ModelConfig(visual_map_stride=8))
+    assert sum(p.numel() for p in coarse.parameters()) == sum(p.numel() for p in fine.parameters())
+    frames = torch.zeros(1, 2, 1, 112, 112)
+    assert tuple(coarse.encoders["face"].feature_map(frames).shape[-2:]) == (7, 7)
+    assert tuple(fine.encoders["face"].feature_map(frames).shape[-2:]) == (14, 14)
+    fine.load_state_dict(coarse.state_dict())  # the same weights fit both
+    with pytest.raises(ValueError, match="visual_map_stride"):
+        ModelConfig(visual_map_stride=4)
+    with pytest.raises(ValueError, match="visual_map_stride"):
+        ModelConfig(visual_map_stride=8, visual_encoder="resnet18")

@@ -34,6 +34,8 @@ class ModelConfig:
     fusion_se:         the modality-importance SE over [audio | face | body] (only when ``se``).
     se_reduction:      bottleneck ratio of every SE block.
     visual_squeeze:    "frame" (one excitation per frame) or "sample" (one per clip, as BIAS).
+    visual_map_stride: output stride of the light visual encoders' last map: 16 (7x7 for 112 px crops) or
+                       8 (14x14: no max-pool after the second stage; same parameters, ~2x the FLOPs).
     fusion_squeeze:    "frame" (modality shares per frame) or "sample" (per clip).
     modality_temporal_kernel: kernel of the residual temporal conv after each encoder (0 = none).
     av_interaction:    audio-visual features appended before the temporal model (needs audio and a
@@ -63,6 +65,7 @@ class ModelConfig:
     fusion_se: bool = True
     se_reduction: int = 16
     visual_squeeze: str = "frame"
+    visual_map_stride: int = 16
     fusion_squeeze: str = "frame"
     modality_temporal_kernel: int = 5
     av_interaction: str = "correlation"
@@ -100,6 +103,9 @@ class ModelConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.audio_feature == "mfcc" and self.n_audio_features != 13:
             raise ValueError(f"audio_feature mfcc has 13 coefficients; n_audio_features is {self.n_audio_features}")
+        if self.visual_map_stride not in (8, 16) or (self.visual_map_stride != 16 and self.visual_encoder != "light"):
+            raise ValueError(f"visual_map_stride must be 16, or 8 with the light visual encoder; got "
+                             f"{self.visual_map_stride} with {self.visual_encoder}")
         if len(self.visual_widths) != 4 or len(self.audio_widths) != 4:
             raise ValueError("visual_widths and audio_widths need 4 stage widths each")
         if self.modality_temporal_kernel < 0 or (self.modality_temporal_kernel and

@@ -17,7 +17,8 @@ EncoderBuilder = Callable[[ModelConfig, int], nn.Module]
 
 VISUAL_ENCODERS: dict[str, EncoderBuilder] = {
     "light": lambda c, in_ch: LightVisualEncoder(in_ch, c.visual_widths, c.embed_dim, se=c.se,
-                                                 reduction=c.se_reduction, squeeze=c.visual_squeeze),
+                                                 reduction=c.se_reduction, squeeze=c.visual_squeeze,
+                                                 map_stride=c.visual_map_stride),
     "resnet18": lambda c, in_ch: ResNet18VisualEncoder(in_ch, c.embed_dim, se=c.se, reduction=c.se_reduction,
                                                        squeeze=c.visual_squeeze),
 }

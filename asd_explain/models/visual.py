@@ -70,8 +70,12 @@ class LightVisualEncoder(VisualEncoder):
     """
 
     def __init__(self, in_channels: int, widths: tuple[int, ...], embed_dim: int, *, se: bool = True,
-                 reduction: int = 16, squeeze: str = "frame", temporal_kernel: int = 3) -> None:
+                 reduction: int = 16, squeeze: str = "frame", temporal_kernel: int = 3,
+                 map_stride: int = 16) -> None:
         w0, w1, w2, w3 = widths
+        if map_stride not in (8, 16):
+            raise ValueError(f"map_stride must be 8 or 16, got {map_stride}")
+        self.pool_after_stage2 = map_stride == 16
         super().__init__(w3, embed_dim, se, reduction, squeeze)
         self.stem = nn.Sequential(nn.PixelUnshuffle(4), ChannelsLast(),
                                   nn.Conv2d(16 * in_channels, w0, 3, 1, 1, bias=False),
@@ -87,7 +91,7 @@ class LightVisualEncoder(VisualEncoder):
     def feature_map(self, video: torch.Tensor) -> torch.Tensor:
         num_frames = video.shape[1]
         x = self.stem(video.flatten(0, 1))
-        for stage, pool in ((self.stage1, True), (self.stage2, True), (self.stage3, False)):
+        for stage, pool in ((self.stage1, True), (self.stage2, self.pool_after_stage2), (self.stage3, False)):
             for block in stage:
                 x = block(x, num_frames)
             if pool:
