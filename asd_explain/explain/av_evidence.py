@@ -161,18 +161,24 @@ def explain_track(model: ASDModel, track: Track, cfg: EvidenceConfig, *, blank_f
                                 labels=(track.labels == 1).astype(np.int64))
 
 
-def face_map_cells(model: ASDModel, crop_size: tuple[int, int]) -> tuple[int, int] | None:
-    """(h, w) of the face encoder's last feature map (the map the face SE explains) for crops of ``crop_size``
-    (h, w); None for a model without a face stream."""
-    if "face" not in model.modalities:
-        return None
-    encoder = model.encoders["face"]
-    probe = torch.zeros(1, 3, model.config.face_channels, *crop_size, device=next(model.parameters()).device)
+def _feature_map_shape(model: ASDModel, modality: str, *size: int) -> torch.Size:
+    """Shape of ``modality``'s encoder feature map (the map its SE explains) for a zero input of ``size``."""
+    encoder = model.encoders[modality]
+    probe = torch.zeros(*size, device=next(model.parameters()).device)
     was_training = encoder.training
     encoder.eval()
     with torch.no_grad():
         shape = encoder.feature_map(probe).shape
     encoder.train(was_training)
+    return shape
+
+
+def face_map_cells(model: ASDModel, crop_size: tuple[int, int]) -> tuple[int, int] | None:
+    """(h, w) of the face encoder's last feature map (the map the face SE explains) for crops of ``crop_size``
+    (h, w); None for a model without a face stream."""
+    if "face" not in model.modalities:
+        return None
+    shape = _feature_map_shape(model, "face", 1, 3, model.config.face_channels, *crop_size)
     return int(shape[-2]), int(shape[-1])
 
 
@@ -180,14 +186,7 @@ def audio_map_bands(model: ASDModel) -> int | None:
     """F', the frequency size of the audio encoder's map (the map the audio SE explains); None without audio."""
     if "audio" not in model.modalities:
         return None
-    encoder = model.encoders["audio"]
-    probe = torch.zeros(1, 1, model.config.n_audio_features, 32, device=next(model.parameters()).device)
-    was_training = encoder.training
-    encoder.eval()
-    with torch.no_grad():
-        bands = encoder.feature_map(probe).shape[2]
-    encoder.train(was_training)
-    return int(bands)
+    return int(_feature_map_shape(model, "audio", 1, 1, model.config.n_audio_features, 32)[2])
 
 
 def track_row(explanation: TrackExplanation, evidence: TrackEvidence, track: Track, cfg: EvidenceConfig,
