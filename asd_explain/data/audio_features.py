@@ -91,7 +91,7 @@ def feature_frame_centres(timestamps_s: np.ndarray, fps: float) -> np.ndarray:
     return ((ts - ts[0])[:, None] + offsets[None, :]).reshape(-1)
 
 
-def _windows(audio: np.ndarray, centres_s: np.ndarray, window: int, sample_rate_hz: int) -> np.ndarray:
+def centred_windows(audio: np.ndarray, centres_s: np.ndarray, window: int, sample_rate_hz: int) -> np.ndarray:
     """``(len(centres), window)`` samples centred at each time (zeros outside the audio)."""
     starts = np.round(centres_s * sample_rate_hz).astype(np.int64) - window // 2
     left = max(0, -int(starts.min()))
@@ -111,7 +111,7 @@ def audio_features(audio: np.ndarray, timestamps_s: np.ndarray, fps: float,
     n_fft = 1 << max(window - 1, 1).bit_length()
     if config.kind == "mfcc" and config.preemphasis:
         signal = np.append(signal[:1], signal[1:] - config.preemphasis * signal[:-1])
-    frames = _windows(signal, feature_frame_centres(timestamps_s, fps), window, sr)
+    frames = centred_windows(signal, feature_frame_centres(timestamps_s, fps), window, sr)
     if config.kind == "logmel":
         frames = frames * np.hanning(window + 2)[1:-1].astype(np.float32)
     spectrum = scipy.fft.rfft(frames, n=n_fft, axis=1)

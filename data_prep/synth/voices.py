@@ -157,25 +157,22 @@ def voice_dominance_masks(per_person: np.ndarray, mix: np.ndarray, sr: int, rate
     features use) than everything else in the mix together (other voices, the off-screen voice, music,
     noise): a local SNR above 0 dB. These are the voice's time-frequency regions of the spectrogram.
     """
-    from asd_explain.data.audio_features import mel_filterbank
+    from asd_explain.data.audio_features import centred_windows, mel_filterbank
 
     window = int(round(window_s * sr))
     n_fft = 1 << max(window - 1, 1).bit_length()
-    starts = np.round((np.arange(n_steps) + 0.5) / rate_hz * sr).astype(np.int64) - window // 2
-    index = np.clip(starts[:, None] + np.arange(window)[None, :], -1, len(mix))
+    centres_s = (np.arange(n_steps) + 0.5) / rate_hz
     taper = np.hanning(window + 2)[1:-1]
     bank = mel_filterbank(n_mels, n_fft, sr).astype(np.float64)
 
     def band_power(signal: np.ndarray) -> np.ndarray:
-        padded = np.concatenate([[0.0], signal.astype(np.float64), [0.0]])
-        frames = padded[index + 1] * taper  # samples outside the audio read as silence
+        frames = centred_windows(signal, centres_s, window, sr) * taper  # outside the audio: silence
         spectrum = np.fft.rfft(frames, n=n_fft, axis=1)
         return (spectrum.real ** 2 + spectrum.imag ** 2) @ bank
 
+    mix = mix.astype(np.float64)
     masks = np.zeros((len(per_person), n_steps, n_mels), dtype=bool)
     for p, voice in enumerate(per_person):
-        if not np.any(voice):
-            continue
-        own = band_power(voice)
-        masks[p] = own > band_power(mix.astype(np.float64) - voice)
+        if np.any(voice):
+            masks[p] = band_power(voice) > band_power(mix - voice)
     return masks
