@@ -29,6 +29,15 @@ def test_shipped_train_configs_load(path):
     assert config.model.modalities == ("audio", "face", "body")
 
 
+def test_maps_recipe_is_the_synth_recipe_with_finer_maps():
+    """train_synth_maps.yaml differs from train_synth.yaml only in the map stride, the time budget and run_dir."""
+    base, maps = (load_train_config(CONFIGS / name) for name in ("train_synth.yaml", "train_synth_maps.yaml"))
+    assert (base.model.visual_map_stride, maps.model.visual_map_stride) == (16, 8)
+    assert (base.optim.max_time_s, maps.optim.max_time_s) == (900, 3600)
+    maps.model.visual_map_stride, maps.optim.max_time_s, maps.run_dir = 16, 900, base.run_dir
+    assert maps == base
+
+
 @pytest.mark.parametrize("path", sorted(CONFIGS.glob("model_*.yaml")), ids=lambda p: p.name)
 def test_shipped_model_configs_load(path):
     config = load_train_config(CONFIGS / "train_synth.yaml", model_config=path)
