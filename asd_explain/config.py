@@ -86,6 +86,21 @@ def save_config(obj: Any, path: str | os.PathLike) -> Path:
     return path
 
 
+def atomic_save_figure(figure: Any, path: str | os.PathLike, *, dpi: int, **savefig_kwargs: Any) -> Path:
+    """A matplotlib figure as PNG through a temp file in the same folder and an atomic rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
+    os.close(fd)
+    try:
+        figure.savefig(tmp, dpi=dpi, **savefig_kwargs)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     """Write text to ``path`` through a temp file in the same folder and an atomic rename."""
     path = Path(path)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -13,7 +12,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from ..config import atomic_write_text
+from ..config import atomic_save_figure, atomic_write_text
 
 
 def to_jsonable(value: Any) -> Any:
@@ -87,15 +86,4 @@ def new_figure(width_in: float, height_in: float) -> Figure:
 
 def save_figure(figure: Figure, path: str | os.PathLike, dpi: int = 110) -> Path:
     """PNG through a temp file in the same folder and an atomic rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
-    os.close(fd)
-    try:
-        figure.savefig(tmp, dpi=dpi, bbox_inches="tight")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return atomic_save_figure(figure, path, dpi=dpi, bbox_inches="tight")

@@ -24,11 +24,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -43,6 +42,7 @@ from .av import explain_av_batch
 from .av_baselines import CachedStages, av_explainer
 from .av_evidence import track_evidence
 from .baselines import parse_methods
+from .journal import RecordJournal
 
 AV_METHODS = ("se", "gradcam", "gradcam++", "eigengradcam", "fullgrad")
 # SE map reference of each SE method (``av.explain_av_batch``)
@@ -119,7 +119,7 @@ def compare_av(model: ASDModel, store: TrackStore | str | Path, cfg: AVCompareCo
     clips = choose_clips(store.lengths, cfg.clip_frames, cfg.clips)
     info = dict(info or {}, store=str(store.path), clips=len(clips), modalities=list(modalities),
                 corpus=None if corpus is None else str(corpus))
-    journal = _Journal(Path(out_dir) / "progress.jsonl", _fingerprint(cfg, info)) if out_dir else None
+    journal = RecordJournal(Path(out_dir) / "progress.jsonl", _fingerprint(cfg, info)) if out_dir else None
     done = journal.load() if journal else {}
     dataset = _dataset(store, model)
     evidence = _EvidenceSource(store, Path(corpus), cfg.voiced_envelope) if corpus else None
@@ -334,34 +334,3 @@ def _fingerprint(cfg: AVCompareConfig, info: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-class _Journal:
-    """Append-only JSON lines of finished (batch, method) records; another run's journal is set aside."""
-
-    def __init__(self, path: Path, fingerprint: str) -> None:
-        self.path, self.fingerprint = path, fingerprint
-
-    def load(self) -> dict[tuple[int, str], dict[str, Any]]:
-        done: dict[tuple[int, str], dict[str, Any]] = {}
-        for entry in self._entries():
-            if entry.get("fingerprint") != self.fingerprint:
-                os.replace(self.path, self.path.with_suffix(f".{int(time.time())}.old.jsonl"))
-                return {}
-            done[(entry["batch"], entry["method"])] = entry["record"]
-        return done
-
-    def _entries(self) -> Iterator[dict[str, Any]]:
-        if not self.path.exists():
-            return
-        for line in self.path.read_text().splitlines():
-            try:
-                yield json.loads(line)
-            except json.JSONDecodeError:  # a line cut by a crash: keep what came before it
-                return
-
-    def append(self, batch: int, method: str, record: dict[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps({"fingerprint": self.fingerprint, "batch": batch, "method": method, "record": record})
-        with self.path.open("a") as handle:
-            handle.write(line + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())

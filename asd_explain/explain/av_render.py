@@ -16,13 +16,12 @@ import io
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..config import atomic_write_text
+from ..config import atomic_save_figure, atomic_write_text
 from ..data.dataset import GREY_MEAN, GREY_STD, RGB_MEAN, RGB_STD
 from .av import TrackExplanation
 from .render import overlay_heatmap
@@ -143,17 +142,10 @@ def _draw_shares(ax, explanation: TrackExplanation, times: np.ndarray) -> None:
 def _save_figure(fig, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=90)
-        os.replace(tmp, path)
+        return atomic_save_figure(fig, path, dpi=90)
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
 
 
 def write_track_json(explanation: TrackExplanation, path: str | Path, extra: dict[str, Any] | None = None) -> Path:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ from tqdm import tqdm
 from ..metrics.deletion import CausalSettings, deletion_insertion
 from ..metrics.pointing import energy_in_mask, pointing_game
 from .baselines import make_explainer, parse_methods
+from .journal import RecordJournal
 
 PAPER_METHODS = ("se", "gradcam", "gradcam++", "eigengradcam", "fullgrad")
 
@@ -107,7 +107,7 @@ def compare_explainers(
     model = model.to(device).eval()
     count = len(dataset) if cfg.count is None else min(cfg.count, len(dataset))
     has_masks = bool(getattr(dataset, "has_masks", False))
-    journal = _Journal(Path(out_dir) / "progress.jsonl", _fingerprint(cfg, count, info)) if out_dir else None
+    journal = RecordJournal(Path(out_dir) / "progress.jsonl", _fingerprint(cfg, count, info)) if out_dir else None
     done = journal.load() if journal else {}
     results = {m: MethodResult(m) for m in cfg.methods}
     curve_sums: dict[str, dict[str, torch.Tensor]] = {}
@@ -203,38 +203,6 @@ def _fingerprint(cfg: CompareConfig, count: int, info: dict[str, Any] | None) ->
     settings = {"config": asdict(cfg), "count": count, "info": info or {}}
     settings["config"].pop("grid_images")
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-class _Journal:
-    """Append-only JSON lines of finished (batch, method) records; a line per record, flushed."""
-
-    def __init__(self, path: Path, fingerprint: str) -> None:
-        self.path, self.fingerprint = path, fingerprint
-
-    def load(self) -> dict[tuple[int, str], dict[str, Any]]:
-        """Records of an earlier run with the same settings; another run's journal is set aside."""
-        if not self.path.exists():
-            return {}
-        done: dict[tuple[int, str], dict[str, Any]] = {}
-        lines = self.path.read_text().splitlines()
-        for line in lines:
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:  # a line cut by a crash: keep what came before it
-                break
-            if entry.get("fingerprint") != self.fingerprint:
-                os.replace(self.path, self.path.with_suffix(f".{int(time.time())}.old.jsonl"))
-                return {}
-            done[(entry["batch"], entry["method"])] = entry["record"]
-        return done
-
-    def append(self, batch: int, method: str, record: dict[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps({"fingerprint": self.fingerprint, "batch": batch, "method": method, "record": record})
-        with self.path.open("a") as handle:
-            handle.write(line + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
 
 
 def compare_checkpoint(

@@ -13,8 +13,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Sequence
@@ -22,7 +20,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from ..config import atomic_write_text
+from ..config import atomic_save_figure, atomic_write_text
 from .render import draw_mask_outline, overlay_heatmap, save_grid
 
 SUMMARY_COLUMNS = ("method", "images", "deletion_auc", "insertion_auc", "pointing_game_pct", "energy_in_mask",
@@ -191,13 +189,7 @@ def plot_curves(curves: dict[str, dict[str, list[float]]], path: Path) -> Path:
         ax.grid(alpha=0.3)
     axes[1].legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=100)
-        os.replace(tmp, path)
+        return atomic_save_figure(fig, path, dpi=100)
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
