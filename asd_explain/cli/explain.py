@@ -5,6 +5,8 @@ import json
 
 import click
 
+from .options import se_map_options
+
 
 @click.command("explain")
 @click.argument("video", type=click.Path(dir_okay=False))
@@ -15,14 +17,7 @@ import click
 @click.option("--video-id", help="Video id in --boxes rows and output CSV (default: the file name stem).")
 @click.option("--detector", default="dlib", show_default=True, help="Face detector: dlib or haar.")
 @click.option("--detect-every", type=int, help="Run the detector every N frames (default: about 6 per second).")
-@click.option("--z", type=float, default=1.282, show_default=True, help="SE channel threshold mean + z*std.")
-@click.option("--top-percent", type=float, help="Keep exactly this top percentage of SE channels instead.")
-@click.option("--interpolation", type=click.Choice(["bicubic", "bilinear", "nearest"]), default="bicubic",
-              show_default=True)
-@click.option("--reference", type=click.Choice(["zero", "clip-mean", "speaking"]), default="zero", show_default=True,
-              help="Map reference (zero: the paper's SE map; docs/explain_av.md).")
-@click.option("--audio-reference", type=click.Choice(["zero", "clip-mean", "speaking"]), default=None,
-              help="The spectrogram attention's reference when it should differ (speaking: on the voices).")
+@se_map_options
 @click.option("--no-render", is_flag=True, help="Skip the MP4 and PNG; write scores and JSON only.")
 @click.option("--encode-preset", default="superfast", show_default=True,
               type=click.Choice(["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"]),

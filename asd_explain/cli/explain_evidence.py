@@ -5,6 +5,8 @@ from pathlib import Path
 
 import click
 
+from .options import se_map_options
+
 
 @click.command("explain-evidence")
 @click.option("--checkpoint", required=True, type=click.Path(dir_okay=False), help="A training checkpoint (.pt).")
@@ -19,15 +21,7 @@ import click
 @click.option("--tolerance-px", default=0.0, show_default=True, help="Pointing-game tolerance in crop pixels.")
 @click.option("--voiced-envelope", default=0.1, show_default=True,
               help="Syllable envelope above which a voice counts as voiced.")
-@click.option("--z", default=1.282, show_default=True, help="Keep channels above mean + z * std of the SE vector.")
-@click.option("--top-percent", type=float, default=None, help="Keep exactly the top PERCENT channels instead.")
-@click.option("--interpolation", type=click.Choice(["bicubic", "bilinear", "nearest"]), default="bicubic",
-              show_default=True)
-@click.option("--reference", type=click.Choice(["zero", "clip-mean", "speaking"]), default="zero", show_default=True,
-              help="Maps of the SE-scaled activations (zero, the paper), of their distance from the clip's mean, or "
-                   "of the channels that rise with the speaking logit (speaking; docs/explain_av.md).")
-@click.option("--audio-reference", type=click.Choice(["zero", "clip-mean", "speaking"]), default=None,
-              help="The audio attention's reference when it should differ from --reference.")
+@se_map_options
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1 ...")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def command(checkpoint, data, split, corpus, out_dir, max_tracks, tolerance_px, voiced_envelope, z, top_percent,

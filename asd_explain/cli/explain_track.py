@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from .options import se_map_options
+
 
 @click.command("explain-track")
 @click.option("--data", required=True, type=click.Path(file_okay=False),
@@ -13,15 +15,7 @@ import click
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--chunk-frames", default=256, show_default=True, help="Frames explained at once.")
 @click.option("--frames", "n_strip", default=8, show_default=True, help="Frames drawn in the PNG strip.")
-@click.option("--z", default=1.282, show_default=True, help="Keep channels above mean + z * std of the SE vector.")
-@click.option("--top-percent", type=float, default=None, help="Keep exactly the top PERCENT channels instead.")
-@click.option("--interpolation", type=click.Choice(["bicubic", "bilinear", "nearest"]), default="bicubic",
-              show_default=True)
-@click.option("--reference", type=click.Choice(["zero", "clip-mean", "speaking"]), default="zero", show_default=True,
-              help="Maps of the SE-scaled activations (zero, the paper), of their distance from the clip's mean, or "
-                   "of the channels that rise with the speaking logit (speaking; docs/explain_av.md).")
-@click.option("--audio-reference", type=click.Choice(["zero", "clip-mean", "speaking"]), default=None,
-              help="The audio attention's reference when it should differ from --reference.")
+@se_map_options
 @click.option("--blank", multiple=True, type=click.Choice(["face", "body", "audio"]),
               help="Blank a modality before explaining (what-if; repeatable).")
 @click.option("--no-maps", is_flag=True, help="Do not write the <track>_maps.npz files.")
