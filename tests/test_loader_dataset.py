@@ -4,13 +4,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from _store import write_store
 from torch.utils.data import DataLoader
 
 from asd_explain.data.augment import augment_frames, mix_at_snr, shift_frames
 from asd_explain.data.dataset import GREY_MEAN, GREY_STD, RGB_MEAN, RGB_STD, TrackDataset, collate, normalise_frames
 from asd_explain.data.sampler import ClipBatchSampler, FrameBudgetBatchSampler
-from asd_explain.data.store import Track, TrackStore
-from asd_explain.data.store_writer import VideoWriter, open_store_for_writing, track_record
+from asd_explain.data.store import Track
+from asd_explain.data.store_writer import open_store_for_writing
 
 LENGTHS = [7, 5, 12, 3, 9]
 
@@ -31,13 +32,7 @@ def make_track(i: int, n_frames: int, fps: float = 25.0) -> Track:
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    root = open_store_for_writing(tmp_path_factory.mktemp("s") / "store", {
-        "dataset": "test", "split": None, "created_by": "pytest",
-        "settings": {"body_source": "derived", "sample_rate_hz": 16000}})
-    for i, n in enumerate(LENGTHS):
-        with VideoWriter(root, f"v{i % 2}") as writer:
-            writer.write_track(*track_record(make_track(i, n), codec="png"))
-    return TrackStore(root)
+    return write_store(tmp_path_factory.mktemp("s") / "store", (make_track(i, n) for i, n in enumerate(LENGTHS)))
 
 
 def test_item_values(store):

@@ -6,12 +6,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from _store import write_store
 
 from asd_explain.config import ConfigError
 from asd_explain.data.augment import choose_blank
 from asd_explain.data.dataset import TrackDataset, collate
-from asd_explain.data.store import Track, TrackStore
-from asd_explain.data.store_writer import VideoWriter, open_store_for_writing, track_record
+from asd_explain.data.store import Track
 from asd_explain.train.config import DataConfig
 from asd_explain.train.losses import ASDLoss, masked_cross_entropy
 from asd_explain.train.recipe import load_train_config
@@ -33,13 +33,7 @@ def _track(i: int, n: int) -> Track:
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    root = open_store_for_writing(tmp_path_factory.mktemp("md") / "store", {
-        "dataset": "test", "split": None, "created_by": "pytest",
-        "settings": {"body_source": "derived", "sample_rate_hz": 16000}})
-    for i, n in enumerate(LENGTHS):
-        with VideoWriter(root, f"v{i % 2}") as writer:
-            writer.write_track(*track_record(_track(i, n), codec="png"))
-    return TrackStore(root)
+    return write_store(tmp_path_factory.mktemp("md") / "store", (_track(i, n) for i, n in enumerate(LENGTHS)))
 
 
 def _batch(dataset: TrackDataset, keys) -> dict:
