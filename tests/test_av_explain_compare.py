@@ -123,19 +123,19 @@ def test_clip_choice_and_checks():
 def test_compare_report_resume_and_cli(tmp_path_factory, tmp_path, monkeypatch):
     corpus, store = tiny_corpus_and_store(tmp_path_factory)
     model = small_model()
-    cfg = AVCompareConfig(methods=("se", "gradcam"), clips=2, clip_frames=6, batch_size=2,
+    cfg = AVCompareConfig(methods=("se", "se-motion", "gradcam"), clips=2, clip_frames=6, batch_size=2,
                           causal=CausalSettings(steps=2, batch_size=8), speaking_threshold=0.0)
     result = compare_av(model, store, cfg, tmp_path / "cmp", corpus=corpus, progress=False)
     assert {(s["modality"], s["method"]) for s in result.summary} == {
-        (m, k) for m in ("face", "body", "audio") for k in ("se", "gradcam")}
+        (m, k) for m in ("face", "body", "audio") for k in ("se", "se-motion", "gradcam")}
     for s in result.summary:
         assert 0 <= s["deletion_auc"] <= 1 and 0 <= s["insertion_auc"] <= 1 and s["ms_per_clip"] > 0
     saved = json.loads((tmp_path / "cmp" / "compare.json").read_text())
-    assert set(saved["checks"]) == {"face", "body", "audio"}
+    assert set(saved["checks"]) == {"face", "body", "audio"} | {f"{m}/se-motion" for m in ("face", "body", "audio")}
     for name in ("compare.md", "compare.csv", "per_clip.csv", "curves.png", "compare_grid.png"):
         assert (tmp_path / "cmp" / name).stat().st_size > 0
     grid = cv2.imread(str(tmp_path / "cmp" / "compare_grid.png"))
-    assert grid.shape[0] > 3 * 112  # input row + 2 methods
+    assert grid.shape[0] > 4 * 112  # input row + 3 methods
 
     def refuse(*args, **kwargs):
         raise AssertionError("a finished batch was recomputed")

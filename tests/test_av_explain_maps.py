@@ -11,13 +11,14 @@ from asd_explain.data.dataset import TrackDataset, collate
 from asd_explain.data.store import TrackStore
 from asd_explain.explain.av import (
     TrackExplanation,
+    _local_std,
     _speaking_map,
     explain_av_batch,
     explain_track_arrays,
     join_explanations,
     track_batch,
 )
-from asd_explain.explain.se_maps import select_channels
+from asd_explain.explain.se_maps import se_heatmaps, select_channels
 from asd_explain.models.heads import speaking_probability
 
 B, T, SIZE = 2, 6, 48
@@ -109,6 +110,49 @@ def test_speaking_map_by_hand():
     # a score that does not vary leaves nothing to follow: a zero map
     flat = _speaking_map(scaled, excitation, torch.full((1, 4), 0.7), [4], time_dim=3)
     assert torch.count_nonzero(flat) == 0
+
+
+def test_local_std_by_hand():
+    # one channel, two positions over T = 6 frames: position 0 still, position 1 flips 0 / 2 every frame
+    scaled = torch.zeros(1, 1, 6, 1, 2)
+    scaled[0, 0, :, 0, 0] = 3.0
+    scaled[0, 0, :, 0, 1] = torch.tensor([0.0, 2.0, 0.0, 2.0, 0.0, 2.0])
+    out = _local_std(scaled, [6], time_dim=2, window_frames=3, frames=6)
+    assert out.shape == scaled.shape
+    torch.testing.assert_close(out[0, 0, :, 0, 0], torch.zeros(6))  # a still position gives nothing
+    inner = float(np.std([0.0, 2.0, 0.0]))  # windows of 3 inside the clip: values {0, 2, 0} or {2, 0, 2}
+    torch.testing.assert_close(out[0, 0, 1:5, 0, 1], torch.full((4,), inner))
+    torch.testing.assert_close(out[0, 0, [0, 5], 0, 1], torch.ones(2))  # cut windows at the ends: {0, 2}
+    # the item's length cuts the window and padding steps get 0
+    padded = _local_std(scaled, [3], time_dim=2, window_frames=3, frames=6)
+    torch.testing.assert_close(padded[0, 0, :3, 0, 1], torch.tensor([1.0, inner, 1.0]))
+    assert torch.count_nonzero(padded[0, 0, 3:]) == 0
+    # an audio map with 4 steps per frame: a 3-frame window spans 9 steps
+    audio = torch.zeros(1, 1, 1, 24)
+    audio[0, 0, 0, 12] = 9.0  # one step stands out
+    spread = _local_std(audio, [6], time_dim=3, window_frames=3, frames=6)[0, 0, 0]
+    assert torch.count_nonzero(spread).item() == 9 and spread[8:17].min() > 0
+
+
+def test_motion_reference_is_the_windowed_std_of_the_kept_channels():
+    model, batch = small_model(), random_batch(4)
+    got = explain_av_batch(model, batch, reference="motion", motion_window=3, top_percent=50,
+                           interpolation="bilinear", normalize="track")
+    face = model.explain_forward(batch)["se"]["face"]
+    spread = _local_std(face["scaled"], [T, T - 2], time_dim=2, window_frames=3, frames=T)
+    small = se_heatmaps(spread, face["excitation"], None, top_percent=50, interpolation="bilinear",
+                        normalize="none").maps.float()[1, :T - 2]
+    by_hand = F.interpolate(small[:, None], size=(SIZE, SIZE), mode="bilinear", align_corners=False)[:, 0]
+    by_hand = (by_hand - by_hand.min()) / (by_hand.max() - by_hand.min())
+    np.testing.assert_allclose(got[1].face_maps, by_hand.numpy(), atol=1e-5)
+    with pytest.raises(ValueError, match="motion_window"):
+        explain_av_batch(model, batch, reference="motion", motion_window=4)
+
+
+def test_cli_references_are_the_explainers():
+    from asd_explain.cli.options import REFERENCES as CLI
+    from asd_explain.explain.av import REFERENCES
+    assert tuple(CLI) == REFERENCES
 
 
 def test_speaking_reference_for_the_audio_only():

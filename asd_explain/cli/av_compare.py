@@ -18,7 +18,8 @@ import click
                    "evidence (mouth box, gesture box, voiced audio frames).")
 @click.option("--methods", default="se,gradcam,gradcam++,eigengradcam,fullgrad", show_default=True,
               help="Comma-separated: se, se-clipmean (SE maps relative to the clip's mean), se-speaking (channels "
-                   "that rise with the speaking logit), gradcam, gradcam++, "
+                   "that rise with the speaking logit), se-motion (how much each kept channel changes within 1 s), "
+                   "gradcam, gradcam++, "
                    "eigengradcam, fullgrad, eigencam, layercam.")
 @click.option("--modalities", default="face,body,audio", show_default=True, help="Comma-separated.")
 @click.option("--clips", default=24, show_default=True, help="Clips compared, spread over the store's tracks.")

@@ -5,7 +5,7 @@ from typing import Callable
 
 import click
 
-REFERENCES = ["zero", "clip-mean", "speaking"]
+REFERENCES = ["zero", "clip-mean", "speaking", "motion"]  # explain.av.REFERENCES (a test keeps them equal)
 
 
 def se_map_options(command: Callable) -> Callable:
@@ -18,8 +18,8 @@ def se_map_options(command: Callable) -> Callable:
                      show_default=True, help="Upsampling of the maps to the crop or the spectrogram."),
         click.option("--reference", type=click.Choice(REFERENCES), default="zero", show_default=True,
                      help="Maps of the SE-scaled activations (zero, the paper), of their distance from the clip's "
-                          "mean, or of the channels that rise with the speaking logit (speaking; "
-                          "docs/explain_av.md)."),
+                          "mean, of the channels that rise with the speaking logit (speaking), or of how much "
+                          "each kept channel changes within 1 s around the frame (motion; docs/explain_av.md)."),
         click.option("--audio-reference", type=click.Choice(REFERENCES), default=None,
                      help="The audio attention's reference when it should differ from --reference."),
     ]

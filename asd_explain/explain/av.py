@@ -39,7 +39,8 @@ from .se_maps import DEFAULT_Z, Interpolation, se_heatmaps, select_channels
 
 VISUAL = ("face", "body")
 MODALITIES = ("audio", "face", "body")
-REFERENCES = ("zero", "clip-mean", "speaking")
+REFERENCES = ("zero", "clip-mean", "speaking", "motion")
+MOTION_WINDOW_FRAMES = 25  # the "motion" reference's window: 1 s at the 25 fps the crops are stored at
 
 
 @dataclass
@@ -118,7 +119,8 @@ def _shape(x: np.ndarray | None) -> list[int] | None:
 def explain_av_batch(model: ASDModel, batch: Mapping[str, Any], *, z: float = DEFAULT_Z,
                      top_percent: float | None = None, interpolation: Interpolation = "bicubic",
                      normalize: str = "frame", reference: str = "zero",
-                     audio_reference: str | None = None) -> list[TrackExplanation]:
+                     audio_reference: str | None = None,
+                     motion_window: int = MOTION_WINDOW_FRAMES) -> list[TrackExplanation]:
     """SE explanations of every item of ``batch`` from one no-grad forward of ``model`` (in eval mode).
 
     Args:
@@ -135,14 +137,21 @@ def explain_av_batch(model: ASDModel, batch: Mapping[str, Any], *, z: float = DE
             over the map) co-varies over the item's frames with the model's speaking logit (Pearson r,
             negative r -> 0), each drawn as its rise above its own clip mean (positive part): where in
             this frame is more of what goes with speaking than usual. Ignores z / top_percent (all
-            channels, weighted); costs nothing beyond the forward (the logit is its output).
+            channels, weighted); costs nothing beyond the forward (the logit is its output). Or "motion":
+            maps of each SE-scaled channel's standard deviation over ``motion_window`` frames centred on
+            the frame: where the kept features change around this frame (a moving mouth, a blink, a
+            gesture; still parts of the picture give nothing).
         audio_reference: the reference of the audio attention when it should differ from the visual maps'
             (None = ``reference``).
+        motion_window: the "motion" reference's window in video frames (odd; 25 = 1 s at 25 fps); the
+            audio map's steps get the same span in time.
     Returns:
         one ``TrackExplanation`` per batch item, numpy arrays on the CPU.
     """
     if normalize not in ("frame", "track"):
         raise ValueError(f"normalize must be 'frame' or 'track', got {normalize!r}")
+    if motion_window < 1 or motion_window % 2 == 0:
+        raise ValueError(f"motion_window must be a positive odd number of frames, got {motion_window}")
     audio_reference = reference if audio_reference is None else audio_reference
     for value in (reference, audio_reference):
         if value not in REFERENCES:
@@ -154,6 +163,7 @@ def explain_av_batch(model: ASDModel, batch: Mapping[str, Any], *, z: float = DE
     finally:
         model.train(was_training)
     lengths = _lengths(batch, out["scores"])
+    frames = out["scores"].shape[1]
     maps: dict[str, torch.Tensor] = {}
     stats: dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
     for name, block in out["se"].items():
@@ -167,7 +177,12 @@ def explain_av_batch(model: ASDModel, batch: Mapping[str, Any], *, z: float = DE
         if how == "speaking":
             small = _speaking_map(block["scaled"], block["excitation"], out["scores"], lengths, time_dim).float()
         else:
-            scaled = block["scaled"] if how == "zero" else _from_clip_mean(block["scaled"], lengths, time_dim)
+            if how == "zero":
+                scaled = block["scaled"]
+            elif how == "motion":
+                scaled = _local_std(block["scaled"], lengths, time_dim, motion_window, frames)
+            else:
+                scaled = _from_clip_mean(block["scaled"], lengths, time_dim, frames)
             small = se_heatmaps(scaled, block["excitation"], None, z=z, top_percent=top_percent,
                                 interpolation=interpolation, normalize="none").maps.float()
         maps[name] = resize_maps(small, size, interpolation).cpu()
@@ -193,10 +208,11 @@ def _interpolation_matrix(n_in: int, n_out: int, mode: str) -> torch.Tensor:
     return out.T.float().contiguous()
 
 
-def _valid_steps(scaled: torch.Tensor, lengths: list[int], time_dim: int) -> torch.Tensor:
-    """(B, steps) 1.0 on each item's valid time steps of a map whose time axis may be a multiple of T."""
+def _valid_steps(scaled: torch.Tensor, lengths: list[int], time_dim: int, frames: int) -> torch.Tensor:
+    """(B, steps) 1.0 on each item's valid time steps of a map whose time axis spans the batch's ``frames``
+    video frames (the same number of steps, or a multiple on the audio map)."""
     steps = scaled.shape[time_dim]
-    frames = max(max(lengths), 1)
+    frames = max(frames, 1)
     valid = torch.zeros(scaled.shape[0], steps, dtype=scaled.dtype, device=scaled.device)
     for b, n in enumerate(lengths):
         valid[b, :max(1, -(-n * steps // frames))] = 1.0
@@ -211,9 +227,32 @@ def _clip_mean(scaled: torch.Tensor, valid: torch.Tensor, time_dim: int) -> torc
     return (scaled * weights).sum(dim=time_dim, keepdim=True) / weights.sum(dim=time_dim, keepdim=True)
 
 
-def _from_clip_mean(scaled: torch.Tensor, lengths: list[int], time_dim: int) -> torch.Tensor:
+def _from_clip_mean(scaled: torch.Tensor, lengths: list[int], time_dim: int, frames: int) -> torch.Tensor:
     """|scaled - its mean over each item's valid frames| per channel (and position), same shape."""
-    return (scaled - _clip_mean(scaled, _valid_steps(scaled, lengths, time_dim), time_dim)).abs()
+    return (scaled - _clip_mean(scaled, _valid_steps(scaled, lengths, time_dim, frames), time_dim)).abs()
+
+
+def _local_std(scaled: torch.Tensor, lengths: list[int], time_dim: int, window_frames: int,
+               frames: int) -> torch.Tensor:
+    """Per channel and position, the standard deviation of ``scaled`` over a window centred on each step
+    (``window_frames`` video frames; the same span in time on a map with more steps), over the item's
+    valid steps only (a window at an end or at the item's length is cut there); 0 on padding steps."""
+    valid = _valid_steps(scaled, lengths, time_dim, frames)  # (B, steps)
+    steps = scaled.shape[time_dim]
+    half = max(0, round((window_frames // 2) * steps / max(frames, 1)))
+    x = scaled.float().movedim(time_dim, -1)  # (B, ..., steps)
+    shape = x.shape
+    weights = valid.view(shape[0], *([1] * (x.dim() - 2)), steps)
+    # centre on the clip mean first: the variance below is a difference of two means of squares
+    x = (x - _clip_mean(x, valid, x.dim() - 1)) * weights
+    kernel = torch.ones(1, 1, 2 * half + 1, dtype=x.dtype, device=x.device)
+
+    def window_sum(v: torch.Tensor) -> torch.Tensor:
+        return F.conv1d(v.reshape(-1, 1, steps), kernel, padding=half).reshape(v.shape)
+    count = window_sum(weights.contiguous()).clamp_min(1.0)
+    mean = window_sum(x) / count
+    variance = (window_sum(x * x) / count - mean * mean).clamp_min(0.0)
+    return (variance.sqrt() * weights).movedim(-1, time_dim).to(scaled.dtype)
 
 
 def _speaking_map(scaled: torch.Tensor, excitation: torch.Tensor, scores: torch.Tensor, lengths: list[int],
@@ -225,7 +264,7 @@ def _speaking_map(scaled: torch.Tensor, excitation: torch.Tensor, scores: torch.
     channel's spatial / spectral mean and the speaking logit); map = weighted mean of each channel's
     positive rise above its clip mean. A clip whose logit or channels do not vary gets a zero map.
     """
-    valid = _valid_steps(scaled, lengths, time_dim)
+    valid = _valid_steps(scaled, lengths, time_dim, scores.shape[1])
     logit = torch.logit(scores.float().clamp(1e-6, 1 - 1e-6))
     if logit.shape[1] != valid.shape[1]:  # map steps are not video frames: put the logit on them
         logit = F.interpolate(logit[:, None], size=valid.shape[1], mode="nearest")[:, 0]

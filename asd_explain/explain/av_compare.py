@@ -46,7 +46,7 @@ from .journal import RecordJournal
 
 AV_METHODS = ("se", "gradcam", "gradcam++", "eigengradcam", "fullgrad")
 # SE map reference of each SE method (``av.explain_av_batch``)
-SE_VARIANTS = {"se": "zero", "se-clipmean": "clip-mean", "se-speaking": "speaking"}
+SE_VARIANTS = {"se": "zero", "se-clipmean": "clip-mean", "se-speaking": "speaking", "se-motion": "motion"}
 MODALITY_ORDER = ("face", "body", "audio")
 
 
