@@ -380,7 +380,8 @@ def track_batch(model: ASDModel, *, face: np.ndarray | None = None, body: np.nda
 def explain_track_arrays(model: ASDModel, *, chunk_frames: int = 256, blank: Sequence[str] = (),
                          z: float = DEFAULT_Z, top_percent: float | None = None,
                          interpolation: Interpolation = "bicubic", reference: str = "zero",
-                         audio_reference: str | None = None, **arrays: Any) -> TrackExplanation:
+                         audio_reference: str | None = None, motion_window: int = MOTION_WINDOW_FRAMES,
+                         **arrays: Any) -> TrackExplanation:
     """``explain_av_batch`` of one track given as raw arrays (``track_batch`` keyword arguments).
 
     The inputs are made once for the whole track (audio features from the whole track's audio), then
@@ -390,13 +391,15 @@ def explain_track_arrays(model: ASDModel, *, chunk_frames: int = 256, blank: Seq
     what the model does without them.
     """
     return explain_tracks(model, [arrays], chunk_frames=chunk_frames, blank=blank, z=z, top_percent=top_percent,
-                          interpolation=interpolation, reference=reference, audio_reference=audio_reference)[0]
+                          interpolation=interpolation, reference=reference, audio_reference=audio_reference,
+                          motion_window=motion_window)[0]
 
 
 def explain_tracks(model: ASDModel, tracks: Sequence[Mapping[str, Any]], *, workers: int = 1,
                    threads_per_worker: int | None = None, chunk_frames: int = 256, blank: Sequence[str] = (),
                    z: float = DEFAULT_Z, top_percent: float | None = None, interpolation: Interpolation = "bicubic",
-                   reference: str = "zero", audio_reference: str | None = None) -> list[TrackExplanation]:
+                   reference: str = "zero", audio_reference: str | None = None,
+                   motion_window: int = MOTION_WINDOW_FRAMES) -> list[TrackExplanation]:
     """``explain_track_arrays`` of many tracks (each a dict of ``track_batch`` keyword arguments).
 
     The chunks of all tracks run on ``workers`` threads (longest first), each with its own copy of the
@@ -420,7 +423,7 @@ def explain_tracks(model: ASDModel, tracks: Sequence[Mapping[str, Any]], *, work
     jobs = [(k, start, min(batch["label_mask"].shape[1], start + chunk_frames))
             for k, batch in enumerate(batches) for start in range(0, batch["label_mask"].shape[1], chunk_frames)]
     options = {"z": z, "top_percent": top_percent, "interpolation": interpolation, "reference": reference,
-               "audio_reference": audio_reference}
+               "audio_reference": audio_reference, "motion_window": motion_window}
     workers = max(1, min(int(workers), len(jobs)))
     threads = 1 if workers > 1 else threads_per_worker
     previous = torch.get_num_threads()
