@@ -245,10 +245,10 @@ def _local_std(scaled: torch.Tensor, lengths: list[int], time_dim: int, window_f
     weights = valid.view(shape[0], *([1] * (x.dim() - 2)), steps)
     # centre on the clip mean first: the variance below is a difference of two means of squares
     x = (x - _clip_mean(x, valid, x.dim() - 1)) * weights
-    kernel = torch.ones(1, 1, 2 * half + 1, dtype=x.dtype, device=x.device)
 
-    def window_sum(v: torch.Tensor) -> torch.Tensor:
-        return F.conv1d(v.reshape(-1, 1, steps), kernel, padding=half).reshape(v.shape)
+    def window_sum(v: torch.Tensor) -> torch.Tensor:  # sums over [t - half, t + half] from one cumulative sum
+        running = F.pad(v, (half + 1, half)).cumsum(dim=-1)
+        return running[..., 2 * half + 1:] - running[..., :steps]
     count = window_sum(weights.contiguous()).clamp_min(1.0)
     mean = window_sum(x) / count
     variance = (window_sum(x * x) / count - mean * mean).clamp_min(0.0)
