@@ -149,6 +149,20 @@ def test_motion_reference_is_the_windowed_std_of_the_kept_channels():
         explain_av_batch(model, batch, reference="motion", motion_window=4)
 
 
+def test_body_reference_changes_the_body_maps_only():
+    model, batch = small_model(), random_batch(5)
+    face_motion = explain_av_batch(model, batch, reference="motion", motion_window=3)
+    clip_mean = explain_av_batch(model, batch, reference="clip-mean")
+    mixed = explain_av_batch(model, batch, reference="motion", body_reference="clip-mean", motion_window=3)
+    for b in range(B):
+        np.testing.assert_array_equal(mixed[b].face_maps, face_motion[b].face_maps)
+        np.testing.assert_array_equal(mixed[b].body_maps, clip_mean[b].body_maps)
+        np.testing.assert_array_equal(mixed[b].audio_attention, face_motion[b].audio_attention)
+    assert not np.array_equal(face_motion[0].body_maps, clip_mean[0].body_maps)
+    with pytest.raises(ValueError, match="reference must be one of"):
+        explain_av_batch(model, batch, body_reference="median")
+
+
 def test_cli_references_are_the_explainers():
     from asd_explain.cli.options import REFERENCES as CLI
     from asd_explain.explain.av import REFERENCES

@@ -69,12 +69,14 @@ def test_boxes_from_csv_give_one_score_row_per_annotated_row(corpus, checkpoint,
     assert saved["frames_with_a_track"] == saved["frames"] == source_frames
 
 
-def test_audio_reference_changes_the_attention_not_the_scores(corpus, checkpoint, tmp_path):
+def test_map_references_change_the_maps_not_the_scores(corpus, checkpoint, tmp_path):
     video = sorted((corpus / "videos").glob("*.mp4"))[0]
     base = dict(boxes_csv=str(corpus / "annotations"), progress=False, render=False)
     explain_video(video, checkpoint, tmp_path / "zero", ExplainVideoOptions(**base))
-    summary = explain_video(video, checkpoint, tmp_path / "sp", ExplainVideoOptions(**base, audio_reference="speaking"))
-    assert summary["settings"]["reference"] == "zero" and summary["settings"]["audio_reference"] == "speaking"
+    summary = explain_video(video, checkpoint, tmp_path / "sp", ExplainVideoOptions(
+        **base, reference="motion", audio_reference="speaking", body_reference="clip-mean", motion_window=13))
+    assert summary["settings"]["reference"] == "motion" and summary["settings"]["audio_reference"] == "speaking"
+    assert summary["settings"]["body_reference"] == "clip-mean" and summary["settings"]["motion_window"] == 13
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "zero" / "scores.csv"),
                                   pd.read_csv(tmp_path / "sp" / "scores.csv"))
 

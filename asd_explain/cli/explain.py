@@ -25,7 +25,7 @@ from .options import se_map_options
 @click.option("--device", default="auto", show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def command(video, checkpoint, out, boxes_csv, video_id, detector, detect_every, z, top_percent, interpolation,
-            reference, audio_reference, motion_window, no_render, encode_preset, device, quiet) -> None:
+            reference, audio_reference, body_reference, motion_window, no_render, encode_preset, device, quiet) -> None:
     """Detect and track faces (or read --boxes), score every face per frame, and explain the scores with
     face/body heatmaps, spectrogram attention and modality shares (MP4, CSV, JSON, PNG in --out)."""
     from ..pipeline.explain_video import ExplainVideoOptions, explain_video
@@ -33,7 +33,8 @@ def command(video, checkpoint, out, boxes_csv, video_id, detector, detect_every,
 
     options = ExplainVideoOptions(detector=detector, detect_every=detect_every, boxes_csv=boxes_csv,
                                   video_id=video_id, z=z, top_percent=top_percent, interpolation=interpolation,
-                                  reference=reference, audio_reference=audio_reference, motion_window=motion_window,
+                                  reference=reference, audio_reference=audio_reference,
+                                  body_reference=body_reference, motion_window=motion_window,
                                   render=not no_render, encode_preset=encode_preset, device=device,
                                   progress=not quiet)
     try:

@@ -25,7 +25,7 @@ from .options import se_map_options
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1 ...")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def command(checkpoint, data, split, corpus, out_dir, max_tracks, tolerance_px, voiced_envelope, z, top_percent,
-            interpolation, reference, audio_reference, motion_window, device, quiet) -> None:
+            interpolation, reference, audio_reference, body_reference, motion_window, device, quiet) -> None:
     """Mouth-box pointing, audio attention on voiced frames, face share after blanking the faces."""
     from ..data.store import StoreError, TrackStore
     from ..explain.av_evidence import EvidenceConfig, check_evidence
@@ -37,13 +37,14 @@ def command(checkpoint, data, split, corpus, out_dir, max_tracks, tolerance_px, 
         cfg = EvidenceConfig(max_tracks=max_tracks, pointing_tolerance_px=tolerance_px,
                              voiced_envelope=voiced_envelope, z=z, top_percent=top_percent,
                              interpolation=interpolation, reference=reference, audio_reference=audio_reference,
-                             motion_window=motion_window)
+                             body_reference=body_reference, motion_window=motion_window)
         model, _ = load_model(checkpoint, resolve_device(device))
         store = TrackStore(resolve_store(data, split))
         check_store_fits(store, model.config)
         check_evidence(model, store, corpus, cfg, out_dir, progress=not quiet,
                        info={"checkpoint": checkpoint, "store": str(store.path), "corpus": corpus,
                              "reference": reference, "audio_reference": audio_reference or reference,
+                             "body_reference": body_reference or reference,
                              "z": z, "top_percent": top_percent, "motion_window": motion_window,
                              "interpolation": interpolation})
     except (CheckpointError, StoreError, ValueError, FileNotFoundError) as err:

@@ -23,8 +23,8 @@ from .options import se_map_options
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def command(data: str, split: str, entities: tuple[str, ...], checkpoint: str, out_dir: str, chunk_frames: int,
             n_strip: int, z: float, top_percent: float | None, interpolation: str, reference: str,
-            audio_reference: str | None, motion_window: int, blank: tuple[str, ...], no_maps: bool, device: str,
-            quiet: bool) -> None:
+            audio_reference: str | None, body_reference: str | None, motion_window: int, blank: tuple[str, ...],
+            no_maps: bool, device: str, quiet: bool) -> None:
     """Explain whole tracks of a store: face/body heatmaps, spectrogram attention, modality shares."""
     from ..data.store import StoreError, TrackStore
     from ..explain.av_store import explain_store_tracks
@@ -39,7 +39,7 @@ def command(data: str, split: str, entities: tuple[str, ...], checkpoint: str, o
         written = explain_store_tracks(model, store, entities, out_dir, chunk_frames=chunk_frames, n_strip=n_strip,
                                        maps=not no_maps, z=z, top_percent=top_percent, interpolation=interpolation,
                                        reference=reference, audio_reference=audio_reference,
-                                       motion_window=motion_window, blank=blank,
+                                       body_reference=body_reference, motion_window=motion_window, blank=blank,
                                        progress=not quiet,
                                        extra={"checkpoint": checkpoint})
     except (CheckpointError, StoreError, ValueError) as err:

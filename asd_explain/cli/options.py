@@ -22,6 +22,8 @@ def se_map_options(command: Callable) -> Callable:
                           "each kept channel changes within 1 s around the frame (motion; docs/explain_av.md)."),
         click.option("--audio-reference", type=click.Choice(REFERENCES), default=None,
                      help="The audio attention's reference when it should differ from --reference."),
+        click.option("--body-reference", type=click.Choice(REFERENCES), default=None,
+                     help="The body maps' reference when it should differ from the face maps' (--reference)."),
         click.option("--motion-window", type=int, default=25, show_default=True,
                      help="Frames (odd) of the motion reference's window."),
     ]

@@ -119,7 +119,7 @@ def _shape(x: np.ndarray | None) -> list[int] | None:
 def explain_av_batch(model: ASDModel, batch: Mapping[str, Any], *, z: float = DEFAULT_Z,
                      top_percent: float | None = None, interpolation: Interpolation = "bicubic",
                      normalize: str = "frame", reference: str = "zero",
-                     audio_reference: str | None = None,
+                     audio_reference: str | None = None, body_reference: str | None = None,
                      motion_window: int = MOTION_WINDOW_FRAMES) -> list[TrackExplanation]:
     """SE explanations of every item of ``batch`` from one no-grad forward of ``model`` (in eval mode).
 
@@ -143,6 +143,8 @@ def explain_av_batch(model: ASDModel, batch: Mapping[str, Any], *, z: float = DE
             gesture; still parts of the picture give nothing).
         audio_reference: the reference of the audio attention when it should differ from the visual maps'
             (None = ``reference``).
+        body_reference: the body maps' reference when it should differ from the face maps' (None =
+            ``reference``).
         motion_window: the "motion" reference's window in video frames (odd; 25 = 1 s at 25 fps); the
             audio map's steps get the same span in time.
     Returns:
@@ -153,7 +155,8 @@ def explain_av_batch(model: ASDModel, batch: Mapping[str, Any], *, z: float = DE
     if motion_window < 1 or motion_window % 2 == 0:
         raise ValueError(f"motion_window must be a positive odd number of frames, got {motion_window}")
     audio_reference = reference if audio_reference is None else audio_reference
-    for value in (reference, audio_reference):
+    body_reference = reference if body_reference is None else body_reference
+    for value in (reference, audio_reference, body_reference):
         if value not in REFERENCES:
             raise ValueError(f"reference must be one of {', '.join(REFERENCES)}, got {value!r}")
     was_training = model.training
@@ -172,7 +175,7 @@ def explain_av_batch(model: ASDModel, batch: Mapping[str, Any], *, z: float = DE
         if name not in MODALITIES:
             continue
         time_dim = 2 if name in VISUAL else 3  # (B, C, T, h, w) or (B, C, F', T)
-        how = reference if name in VISUAL else audio_reference
+        how = {"face": reference, "body": body_reference}.get(name, audio_reference)
         size = tuple(batch[name].shape[-2:]) if name in VISUAL else (batch["audio"].shape[2], batch["audio"].shape[1])
         if how == "speaking":
             small = _speaking_map(block["scaled"], block["excitation"], out["scores"], lengths, time_dim).float()
@@ -380,8 +383,8 @@ def track_batch(model: ASDModel, *, face: np.ndarray | None = None, body: np.nda
 def explain_track_arrays(model: ASDModel, *, chunk_frames: int = 256, blank: Sequence[str] = (),
                          z: float = DEFAULT_Z, top_percent: float | None = None,
                          interpolation: Interpolation = "bicubic", reference: str = "zero",
-                         audio_reference: str | None = None, motion_window: int = MOTION_WINDOW_FRAMES,
-                         **arrays: Any) -> TrackExplanation:
+                         audio_reference: str | None = None, body_reference: str | None = None,
+                         motion_window: int = MOTION_WINDOW_FRAMES, **arrays: Any) -> TrackExplanation:
     """``explain_av_batch`` of one track given as raw arrays (``track_batch`` keyword arguments).
 
     The inputs are made once for the whole track (audio features from the whole track's audio), then
@@ -392,13 +395,13 @@ def explain_track_arrays(model: ASDModel, *, chunk_frames: int = 256, blank: Seq
     """
     return explain_tracks(model, [arrays], chunk_frames=chunk_frames, blank=blank, z=z, top_percent=top_percent,
                           interpolation=interpolation, reference=reference, audio_reference=audio_reference,
-                          motion_window=motion_window)[0]
+                          body_reference=body_reference, motion_window=motion_window)[0]
 
 
 def explain_tracks(model: ASDModel, tracks: Sequence[Mapping[str, Any]], *, workers: int = 1,
                    threads_per_worker: int | None = None, chunk_frames: int = 256, blank: Sequence[str] = (),
                    z: float = DEFAULT_Z, top_percent: float | None = None, interpolation: Interpolation = "bicubic",
-                   reference: str = "zero", audio_reference: str | None = None,
+                   reference: str = "zero", audio_reference: str | None = None, body_reference: str | None = None,
                    motion_window: int = MOTION_WINDOW_FRAMES) -> list[TrackExplanation]:
     """``explain_track_arrays`` of many tracks (each a dict of ``track_batch`` keyword arguments).
 
@@ -423,7 +426,7 @@ def explain_tracks(model: ASDModel, tracks: Sequence[Mapping[str, Any]], *, work
     jobs = [(k, start, min(batch["label_mask"].shape[1], start + chunk_frames))
             for k, batch in enumerate(batches) for start in range(0, batch["label_mask"].shape[1], chunk_frames)]
     options = {"z": z, "top_percent": top_percent, "interpolation": interpolation, "reference": reference,
-               "audio_reference": audio_reference, "motion_window": motion_window}
+               "audio_reference": audio_reference, "body_reference": body_reference, "motion_window": motion_window}
     workers = max(1, min(int(workers), len(jobs)))
     threads = 1 if workers > 1 else threads_per_worker
     previous = torch.get_num_threads()

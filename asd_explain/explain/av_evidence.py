@@ -59,8 +59,8 @@ class EvidenceConfig:
     (0 = all); speaking_threshold: a speaking frame is correctly scored at score >= this;
     pointing_tolerance_px: extra tolerance of the pointing game (0 = strictly inside);
     voiced_envelope: syllable envelope level above which a voice counts as voiced;
-    z, top_percent, interpolation, reference, audio_reference, motion_window: SE channel selection,
-    upsampling and map reference (``av.explain_av_batch``; audio_reference None = reference).
+    z, top_percent, interpolation, reference, audio_reference, body_reference, motion_window: SE channel
+    selection, upsampling and map references (``av.explain_av_batch``; audio / body reference None = reference).
     """
 
     chunk_frames: int = 256
@@ -73,6 +73,7 @@ class EvidenceConfig:
     interpolation: str = "bicubic"
     reference: str = "zero"
     audio_reference: str | None = None
+    body_reference: str | None = None
     motion_window: int = MOTION_WINDOW_FRAMES
 
 
@@ -157,7 +158,7 @@ def explain_track(model: ASDModel, track: Track, cfg: EvidenceConfig, *, blank_f
     return explain_track_arrays(model, chunk_frames=cfg.chunk_frames, blank=("face",) if blank_faces else (),
                                 z=cfg.z, top_percent=cfg.top_percent, interpolation=cfg.interpolation,
                                 reference=cfg.reference, audio_reference=cfg.audio_reference,
-                                motion_window=cfg.motion_window,
+                                body_reference=cfg.body_reference, motion_window=cfg.motion_window,
                                 face=track.face, body=track.body, audio=track.audio,
                                 timestamps_s=track.timestamps_s, fps=track.fps, entity_id=track.entity_id,
                                 labels=(track.labels == 1).astype(np.int64))

@@ -46,6 +46,7 @@ class ExplainVideoOptions:
     interpolation: str = "bicubic"
     reference: str = "zero"              # map reference (``explain.av.explain_av_batch``)
     audio_reference: str | None = None   # the spectrogram attention's, when it differs (None = reference)
+    body_reference: str | None = None    # the body maps', when it differs from the face maps' (None = reference)
     motion_window: int = MOTION_WINDOW_FRAMES  # frames of the "motion" reference's window
     chunk_frames: int = 256
     render: bool = True
@@ -96,7 +97,7 @@ def explain_video(video: str | Path, checkpoint: str | Path, out_dir: str | Path
         workers=_inference_workers(model), threads_per_worker=1 if model.device.type == "cpu" else None,
         chunk_frames=opts.chunk_frames, z=opts.z, top_percent=opts.top_percent,
         interpolation=opts.interpolation, reference=opts.reference, audio_reference=opts.audio_reference,
-        motion_window=opts.motion_window)
+        body_reference=opts.body_reference, motion_window=opts.motion_window)
     results = [TrackResult(track, expl.scores, expl.face_maps, expl.body_maps, expl.audio_attention,
                            expl.modality_shares or None) for track, expl in zip(inputs, explanations)]
     clock.lap("model")
@@ -239,6 +240,7 @@ def _summary(video, video_id, frames, streams, source, results, notes, outputs, 
         "frames_with_a_track": int(covered.sum()), "tracks": tracks, "track_source": source, "notes": notes,
         "settings": {"z": opts.z, "top_percent": opts.top_percent, "interpolation": opts.interpolation,
                      "reference": opts.reference, "audio_reference": opts.audio_reference or opts.reference,
+                     "body_reference": opts.body_reference or opts.reference,
                      "motion_window": opts.motion_window,
                      "encode_preset": opts.encode_preset, "crf": opts.crf},
         "outputs": outputs, "seconds": round(seconds, 2), "real_time_factor": round(duration / max(seconds, 1e-9), 3),
