@@ -79,16 +79,21 @@ def test_se_at_init_leaves_outputs_unchanged(case, audio_squeeze: str) -> None:
     name, _, ref, weights = case
     with_se = load_published(MODELS[name][0](se=True, audio_squeeze=audio_squeeze), weights).eval()
     plain = run_stages(load_published(MODELS[name][0](), weights).eval(), ref)
-    out = run_stages(with_se, ref)
-    torch.testing.assert_close(out["logits"], plain["logits"], atol=1e-5, rtol=0)
-    torch.testing.assert_close(out["logits"], ref["logits"], atol=1e-4, rtol=0)
     blocks = with_se.se_blocks()
     assert sorted(blocks) == ["audio", "face", "fusion"]
-    assert blocks["face"].excitation.shape == (1, 128, 50)
-    assert blocks["fusion"].excitation.shape == (1, 256, 50)
-    assert blocks["audio"].excitation.shape == ((1, 128, 50) if audio_squeeze == "frame" else (1, 128))
-    for block in blocks.values():
-        assert torch.equal(block.excitation, torch.ones_like(block.excitation))
+    gates: dict[str, torch.Tensor] = {}
+    handles = [block.register_forward_hook(lambda m, args, _out, n=name: gates.__setitem__(n, m.gate(args[0])))
+               for name, block in blocks.items()]
+    out = run_stages(with_se, ref)
+    for handle in handles:
+        handle.remove()
+    torch.testing.assert_close(out["logits"], plain["logits"], atol=1e-5, rtol=0)
+    torch.testing.assert_close(out["logits"], ref["logits"], atol=1e-4, rtol=0)
+    assert gates["face"].shape == (1, 128, 50)
+    assert gates["fusion"].shape == (1, 256, 50)
+    assert gates["audio"].shape == ((1, 128, 50) if audio_squeeze == "frame" else (1, 128))
+    for gate in gates.values():
+        assert torch.equal(gate, torch.ones_like(gate))
 
 
 def test_freeze_except_se_trains_only_se(case) -> None:
@@ -109,6 +114,10 @@ def test_freeze_except_se_trains_only_se(case) -> None:
         optimiser.step()
     after = model.state_dict()
     assert all(torch.equal(after[k], v) for k, v in before.items())  # weights and BN running stats
+    with torch.no_grad():  # the trained gates now change the output
+        assert not torch.allclose(model.eval()(face=faces, audio=ref["mfcc"][:, :32])["logits"],
+                                  load_published(MODELS[name][0](), weights).eval()(
+                                      face=faces, audio=ref["mfcc"][:, :32])["logits"])
     assert all(b.fc2.weight.abs().sum() > 0 for b in model.se_blocks().values())
 
 
@@ -179,3 +188,29 @@ def test_sha256_mismatch(tmp_path: Path) -> None:
     with pytest.raises(WeightsError) as err:
         load_published(LightASD(), weights, sha256="0" * 64)
     assert str(err.value).startswith(f"{weights}: sha256 mismatch") and "\n" not in str(err.value)
+
+
+def test_se_blocks_gate_the_documented_axes() -> None:
+    """Random weights, trained-looking gates: each block scales its map along the axes the docs name."""
+    torch.manual_seed(0)
+    model = LightASD(se=True).eval()
+    for block in model.se_blocks().values():
+        torch.nn.init.normal_(block.fc2.weight, std=0.5)
+    faces, mfcc = torch.randn(2, 6, 112, 112), torch.randn(2, 24, 13)
+    se = model.se_blocks()
+    with torch.no_grad():
+        spec = model.audio_encoder.feature_map(mfcc.unsqueeze(1).transpose(2, 3))  # (B, C, F, T)
+        pooled = spec.mean(dim=2).transpose(1, 2)  # (B, T, C): one squeeze per audio frame
+        gate = 2 * torch.sigmoid(se["audio"].fc2(torch.relu(se["audio"].fc1(pooled)))).transpose(1, 2)
+        expected_audio = (spec * gate[:, :, None, :]).mean(dim=2).transpose(1, 2)
+        torch.testing.assert_close(model.forward_audio(mfcc), expected_audio)
+        maps = model.visual_encoder.feature_map(faces.unsqueeze(1))  # (B, C, T, 14, 14)
+        assert maps.shape == (2, 128, 6, 14, 14)
+        pooled = maps.mean(dim=(3, 4)).transpose(1, 2)
+        gate = 2 * torch.sigmoid(se["face"].fc2(torch.relu(se["face"].fc1(pooled)))).transpose(1, 2)
+        expected_face = (maps * gate[..., None, None]).amax(dim=(3, 4)).transpose(1, 2)
+        torch.testing.assert_close(model.forward_face(faces), expected_face)
+        a, v = expected_audio, expected_face
+        gate = 2 * torch.sigmoid(se["fusion"].fc2(torch.relu(se["fusion"].fc1(torch.cat([a, v], dim=2)))))
+        torch.testing.assert_close(model.forward_fusion({"audio": a, "face": v}),
+                                   a * gate[..., :128] + v * gate[..., 128:])
