@@ -95,6 +95,7 @@ def prepare_authors_tracks(video_path: str | Path, config: AuthorsPrepConfig = A
     gives no tracks (``info["tracks"] == 0``); one whose audio cannot be decoded raises ``AudioDecodeError``.
     """
     from data_prep.video_frames import open_video
+
     from ..pipeline.tracks_source import detect_face_tracks
 
     path = Path(video_path)
