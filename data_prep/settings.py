@@ -7,6 +7,7 @@ from typing import Any
 from asd_explain.config import config_to_dict
 from asd_explain.data.image_codec import CODECS
 from asd_explain.data.store import SAMPLE_RATE_HZ
+from asd_explain.pretrained_inputs.ava_crop import FACE_CROP_STYLES
 
 from .crops import COLOURS, INTERPOLATIONS, BodyFromFace
 
@@ -18,7 +19,9 @@ class PrepSettings:
     """Crop sizes are ``(height, width)``; ``body_source``: ``derived`` (from the face box, the AVA default),
     ``csv`` (body boxes read from a body CSV, WASD) or ``none`` (no body stream). ``decoder``: ``pyav``
     (default, faster here) or ``decord``; it is part of the manifest so a resumed run decodes the same way.
-    ``resize``: ``linear`` (the field's cv2.resize default) or ``area`` (anti-aliased, slower)."""
+    ``resize``: ``linear`` (the field's cv2.resize default) or ``area`` (anti-aliased, slower).
+    ``face_crop``: ``box`` (the store's window of the face box) or ``authors`` (the window the published
+    AVA models were trained on, grey 112 x 112: ``asd_explain.pretrained_inputs.ava_crop``)."""
 
     face_size: tuple[int, int] = (112, 112)
     face_colour: str = "gray"
@@ -30,8 +33,13 @@ class PrepSettings:
     jpeg_quality: int = 95
     decoder: str = "pyav"
     resize: str = "linear"
+    face_crop: str = "box"
 
     def __post_init__(self) -> None:
+        if self.face_crop not in FACE_CROP_STYLES:
+            raise ValueError(f"face_crop must be one of {', '.join(FACE_CROP_STYLES)}, got {self.face_crop!r}")
+        if self.face_crop == "authors" and (tuple(self.face_size) != (112, 112) or self.face_colour != "gray"):
+            raise ValueError("face_crop 'authors' makes grey 112 x 112 crops: use --face-size 112 --face-colour gray")
         for name in ("face_colour", "body_colour"):
             if getattr(self, name) not in COLOURS:
                 raise ValueError(f"{name} must be one of {', '.join(COLOURS)}, got {getattr(self, name)!r}")
@@ -61,6 +69,8 @@ class PrepSettings:
             out.pop("body_from_face")
         if self.image_codec != "jpeg":
             out.pop("jpeg_quality")
+        if self.face_crop == "box":
+            out.pop("face_crop")  # stores made before face_crop existed hold box crops and stay resumable
         return out
 
 

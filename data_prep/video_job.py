@@ -16,6 +16,7 @@ import numpy as np
 from asd_explain.data.image_codec import encode_image
 from asd_explain.data.store import SAMPLE_RATE_HZ, StoreError
 from asd_explain.data.store_writer import VideoWriter
+from asd_explain.pretrained_inputs.ava_crop import authors_ava_crop
 
 from .ava_csv import RowIssue, VideoAnnotations
 from .crops import FrameCrops
@@ -202,8 +203,9 @@ class _VideoPass:
             buffer.ok[pos] = False
             return
         s = self.settings
-        buffer.face[pos] = encode_image(crops.crop(self.rows.boxes[row], s.face_size, s.face_colour),
-                                        s.image_codec, s.jpeg_quality)
+        face = (authors_ava_crop(crops.frame, self.rows.boxes[row], s.face_size) if s.face_crop == "authors"
+                else crops.crop(self.rows.boxes[row], s.face_size, s.face_colour))
+        buffer.face[pos] = encode_image(face, s.image_codec, s.jpeg_quality)
         if self.body_boxes is not None:
             buffer.body[pos] = encode_image(crops.crop(self.body_boxes[row], s.body_size, s.body_colour),
                                             s.image_codec, s.jpeg_quality)

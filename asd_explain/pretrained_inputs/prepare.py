@@ -139,3 +139,22 @@ def _cut_faces(frames: Frames25, tracks: list[FaceTrack], windows: list[CropWind
             elif pos:
                 faces[k][pos] = faces[k][pos - 1]
     return faces
+
+
+def authors_mouth_regions(video: AuthorsVideo, landmarks: str = "dlib68", config: AuthorsPrepConfig | None = None,
+                          *, progress: bool = True) -> list[np.ndarray]:
+    """Per track ``(T, 4)`` mouth regions in its 112 px crop's coordinates (``metrics.mouth``), from the
+    landmark model ``landmarks`` run on each 25 fps frame with the track's box (NaN rows: no face found)."""
+    from data_prep.video_frames import open_video
+
+    from ..metrics.mouth import mouth_regions
+    from ..pipeline.landmarks import make_landmarks, track_mouth_points
+
+    config = config or AuthorsPrepConfig()
+    model = make_landmarks(landmarks)
+    frames = Frames25(open_video(video.path, config.decoder), config.fps, config.resample_rule)
+    out = []
+    for track in video.tracks:
+        points = track_mouth_points(frames, track.frames, track.boxes, model, progress=progress)
+        out.append(mouth_regions(points, track.crop, "dlib68" if landmarks == "dlib68" else "mtcnn"))
+    return out
