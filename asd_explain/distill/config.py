@@ -60,5 +60,5 @@ class DistillConfig:
     eval_clips: int = 8
     seed: int = 0
     min_track_s: float = 1.0
-    face_variants: int = 4
+    face_variants: int = 3
     augment: AugmentConfig = AugmentConfig()

@@ -198,6 +198,7 @@ def attach_face_maps(tracks: list[Track], cache_dir: Path, model, variants: int,
     """Fill ``track.face_maps`` from ``<track>_maps<K>_s<seed>.npz`` or compute and store them."""
     from tqdm import tqdm
 
+    cache_dir.mkdir(parents=True, exist_ok=True)
     for track in tqdm(tracks, desc="face maps", unit="track", disable=not progress):
         path = cache_dir / f"{Path(track.name).stem}_maps{variants}_s{seed}.npz"
         if path.exists():

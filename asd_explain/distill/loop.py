@@ -23,13 +23,13 @@ from tqdm import tqdm
 
 from ..config import config_to_dict
 from ..models.pretrained import load_pretrained, resolve_weights
-from ..models.pretrained_model import freeze_except_se
+from ..models.pretrained_model import PretrainedASDModel, freeze_except_se
 from ..models.weights_file import sha256_of
 from ..train.csv_log import CSVLog
 from .augment import sample_clips
 from .checkpoint import DistillError, make_state, read_distilled, save_state
 from .config import DistillConfig
-from .data import attach_face_maps, find_videos, load_or_prepare
+from .data import Track, attach_face_maps, find_videos, load_or_prepare
 from .evaluation import build_eval_set, clip_maps, evaluate, holdout_start, load_eval_set, save_eval_set
 from .forward import student_logits, teacher_logits
 
@@ -48,18 +48,32 @@ def distill(videos: Iterable[str | Path], run_dir: str | Path, cfg: DistillConfi
     """
     cfg = cfg or DistillConfig()
     run = Path(run_dir)
-    weights_file = resolve_weights(cfg.pretrained, weights)
-    torch.manual_seed(cfg.seed)  # the SE blocks' first layer starts random
-    model = load_pretrained(cfg.pretrained, weights_file, se=True, se_reduction=cfg.se_reduction,
-                            audio_squeeze=cfg.audio_squeeze, verify_sha256=False)
-    sha = sha256_of(weights_file)
-    params = freeze_except_se(model)
+    model, sha = student_model(cfg, weights)
     held = {Path(p).resolve() for p in find_videos(holdout_videos)}
     all_videos = find_videos(videos) + sorted(held - set(find_videos(videos)))
     tracks = load_or_prepare(all_videos, run / "tracks", model, min_frames=int(round(cfg.min_track_s * 25)),
                              progress=progress, report=report)
-    attach_face_maps(tracks, run / "tracks", model, cfg.face_variants, cfg.seed, cfg.augment, progress)
     held_flags = [Path(t.video).resolve() in held for t in tracks]
+    return distill_tracks(model, sha, tracks, held_flags, run, cfg, progress=progress, report=report,
+                          stop_after=stop_after)
+
+
+def student_model(cfg: DistillConfig, weights: str | Path | None = None) -> tuple[PretrainedASDModel, str]:
+    """The published model with fresh SE blocks (seeded) and the sha256 of its weights file."""
+    weights_file = resolve_weights(cfg.pretrained, weights)
+    torch.manual_seed(cfg.seed)  # the SE blocks' first layer starts random
+    model = load_pretrained(cfg.pretrained, weights_file, se=True, se_reduction=cfg.se_reduction,
+                            audio_squeeze=cfg.audio_squeeze, verify_sha256=False)
+    return model, sha256_of(weights_file)
+
+
+def distill_tracks(model: PretrainedASDModel, weights_sha256: str, tracks: list[Track], held_flags: list[bool],
+                   run_dir: str | Path, cfg: DistillConfig, *, progress: bool = True,
+                   report: Callable[[str], None] = print, stop_after: int | None = None) -> Path:
+    """The training loop on prepared tracks (``held_flags``: tracks only evaluated); see ``distill``."""
+    run, sha = Path(run_dir), weights_sha256
+    params = freeze_except_se(model)
+    attach_face_maps(tracks, run / "tracks", model, cfg.face_variants, cfg.seed, cfg.augment, progress)
     starts = [holdout_start(t, cfg, h) for t, h in zip(tracks, held_flags)]
     train = [(t, s) for t, s, h in zip(tracks, starts, held_flags) if not h and s >= 1]
     if not train:
@@ -81,6 +95,8 @@ def distill(videos: Iterable[str | Path], run_dir: str | Path, cfg: DistillConfi
     log.truncate_after(done)
     train_tracks, stop = [t for t, _ in train], [s for _, s in train]
     end = cfg.steps if stop_after is None else min(cfg.steps, stop_after)
+    if done == 0:
+        _evaluate_and_log(model, eval_clips, log, 0)
     model.train()
     for step in tqdm(range(done + 1, end + 1), initial=done, total=cfg.steps, desc="distill", unit="step",
                      disable=not progress):
@@ -88,12 +104,8 @@ def distill(videos: Iterable[str | Path], run_dir: str | Path, cfg: DistillConfi
                                                           cfg.augment), cfg)
         log.write({"step": step, "kind": "train", **row})
         if step % cfg.eval_every == 0 or step == cfg.steps:
-            model.eval()
-            metrics = evaluate(model, eval_clips)
-            model.train()
+            metrics = _evaluate_and_log(model, eval_clips, log, step)
             objective = metrics["mse"] + cfg.sparsity_weight * _mean_gate(metrics, cfg)
-            log.write({"step": step, "kind": "eval", **{k: metrics[k] for k in EVAL_COLUMNS},
-                       "face_kept_fraction": metrics["face_kept_fraction"]})
             if objective < best:
                 best = objective
                 save_state(make_state(model, pretrained=cfg.pretrained, weights_sha256=sha, config=config,
@@ -103,6 +115,16 @@ def distill(videos: Iterable[str | Path], run_dir: str | Path, cfg: DistillConfi
                                   optimizer=optimizer.state_dict(), rng=_rng_state(rng), best=best), last_path)
     model.eval()
     return best_path
+
+
+def _evaluate_and_log(model, eval_clips, log: CSVLog, step: int) -> dict[str, float]:
+    was_training = model.training
+    model.eval()
+    metrics = evaluate(model, eval_clips)
+    model.train(was_training)
+    log.write({"step": step, "kind": "eval", **{k: metrics[k] for k in EVAL_COLUMNS},
+               "face_kept_fraction": metrics["face_kept_fraction"]})
+    return metrics
 
 
 def _train_step(model, optimizer, clips, cfg: DistillConfig) -> dict[str, float]:
