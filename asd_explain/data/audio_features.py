@@ -124,3 +124,12 @@ def audio_features(audio: np.ndarray, timestamps_s: np.ndarray, fps: float,
     cepstra = cepstra * lifter.astype(np.float32)
     cepstra[:, 0] = np.log(power.sum(axis=1) + _EPS)
     return cepstra.astype(np.float32)
+
+
+@lru_cache(maxsize=8)
+def silence_features(config: AudioFeatureConfig = AudioFeatureConfig()) -> np.ndarray:
+    """``(F,) float32``: the features of an all-zero waveform (the same in every audio frame)."""
+    fps = 25.0
+    samples = np.zeros(int(round(config.sample_rate_hz / fps)) * 2, dtype=np.int16)
+    features = audio_features(samples, np.array([0.5 / fps]), fps, config)
+    return features[0].copy()

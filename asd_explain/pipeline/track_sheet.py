@@ -14,8 +14,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..explain.av import TrackExplanation
 from ..explain.av_render import as_rgb, frame_picks
+from ..explain.av_track import TrackExplanation
 from ..explain.render import overlay_heatmap, write_png
 
 WIDTH = 1400
