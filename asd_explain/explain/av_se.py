@@ -31,7 +31,7 @@ from ..models.asd_model import model_inputs
 from ..models.heads import speaking_probability
 from ..se.capture import SECapture
 from .base import Explainer, Explanation, Target
-from .importance import kept_channel_share, occlusion_importance, se_mass_share, staged_logits
+from .importance import fusion_layout, kept_channel_share, occlusion_importance, se_mass_share, staged_logits
 from .map_settings import MapSettings
 from .references import BlockMaps, reference_maps
 from .se_maps import Interpolation, select_channels
@@ -125,7 +125,7 @@ class SEAVExplainer(Explainer):
         frames = run.scores.shape[1]
         gate = run.gates.get("fusion")
         if gate is not None:
-            layout = self.model.fusion_layout()
+            layout = fusion_layout(self.model, gate.shape[1])
             out["se_mass"] = {m: v.cpu() for m, v in se_mass_share(gate, layout, frames).items()}
             out["kept_channels"] = {m: v.cpu() for m, v in kept_channel_share(
                 gate, layout, frames, z=self.settings.z, top_percent=self.settings.top_percent).items()}

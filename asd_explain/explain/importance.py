@@ -59,6 +59,18 @@ def kept_channel_share(gate: torch.Tensor, layout: Layout, frames: int, *, z: fl
     return _shares(_per_modality(kept.float(), layout), layout, frames)
 
 
+def fusion_layout(model: Any, channels: int) -> Layout:
+    """``model.fusion_layout()``, or the fusion gate's ``channels`` split evenly over the model's modalities
+    in fusion order [audio | face | body]."""
+    if hasattr(model, "fusion_layout"):
+        return tuple(model.fusion_layout())
+    names = [m for m in ("audio", "face", "body") if m in model.modalities]
+    if channels % len(names):
+        raise ValueError(f"{type(model).__name__}: {channels} fusion channels do not split over {names}; "
+                         "give the model a fusion_layout()")
+    return tuple((m, channels // len(names)) for m in names)
+
+
 def blank_input(model: Any, modality: str, x: torch.Tensor) -> torch.Tensor:
     """The model's input for a missing ``modality`` shaped like ``x``: ``model.blank_input`` or zeros."""
     custom = getattr(model, "blank_input", None)
