@@ -11,7 +11,9 @@ modality importance, as an ``Explainer``.
                (min, max) of each item's audio attention before scaling, "se" {block: (excitation, kept,
                threshold)} for every SE block (the fusion block included).
 Visual maps use each frame's own excitation when the model squeezes per frame; the audio map uses the clip's
-(the audio SE squeezes per clip) and is upsampled from (F', T) to (F, 4T). What a model lacks (a stream, a
+(the audio SE squeezes per clip) and is upsampled from (F', T) to (F, 4T). SE outputs expected: visual
+(B, C, T, h, w) with excitation (B, C, T) or (B, C); audio (B, C, F', T') with (B, C), or, squeezed per step
+as video, (B, C, T', F', 1) with (B, C, T'). What a model lacks (a stream, a
 fusion SE, any SE) is simply absent. The maps come from the registered reference of each modality
 (``references.py``) under ``MapSettings``.
 
@@ -108,10 +110,13 @@ class SEAVExplainer(Explainer):
         settings, maps, audio_range = self.settings, {}, None
         wanted = self.modalities or ("audio", "face", "body")
         for name in (m for m in ("face", "body", "audio") if m in wanted and m in run.gates):
-            visual = name in VISUAL
-            block = BlockMaps(run.outputs[name], run.gates[name], run.scores, lengths, 2 if visual else 3)
+            visual, scaled = name in VISUAL, run.outputs[name]
+            as_video = visual or scaled.dim() == 5  # an audio map squeezed per step comes as (B, C, T', F', 1)
+            block = BlockMaps(scaled, run.gates[name], run.scores, lengths, 2 if as_video else 3)
             size = tuple(batch[name].shape[-2:]) if visual else (batch["audio"].shape[2], batch["audio"].shape[1])
             small = reference_maps(settings.reference_for(name), block, settings)
+            if not visual and as_video:
+                small = small[..., 0].transpose(1, 2)  # (B, T', F', 1) -> (B, F', T')
             full = resize_maps(small, size, settings.interpolation).cpu()
             if visual:
                 maps[name] = _scaled_items(full, lengths, per_frame=settings.normalize == "frame")

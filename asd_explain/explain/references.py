@@ -14,15 +14,14 @@ A reference returns small maps in the block's own grid, not yet upsampled nor sc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import Any, Callable
 
 import torch
 
 from .map_ops import clip_mean, local_std, speaking_weights, valid_steps
 from .se_maps import se_heatmaps
 
-if TYPE_CHECKING:
-    from .map_settings import MapSettings
+MapSettings = Any  # a ``map_settings.MapSettings`` (not imported here: that module validates against this registry)
 
 
 @dataclass
@@ -47,7 +46,7 @@ class BlockMaps:
         return valid_steps(self.scaled, self.lengths, self.time_dim, self.frames)
 
 
-MapReference = Callable[[BlockMaps, "MapSettings"], torch.Tensor]
+MapReference = Callable[[BlockMaps, MapSettings], torch.Tensor]
 MAP_REFERENCES: dict[str, MapReference] = {}
 
 
@@ -61,27 +60,27 @@ def register_reference(name: str) -> Callable[[MapReference], MapReference]:
     return add
 
 
-def reference_maps(name: str, block: BlockMaps, settings: "MapSettings") -> torch.Tensor:
+def reference_maps(name: str, block: BlockMaps, settings: MapSettings) -> torch.Tensor:
     """The maps of ``block`` under the registered reference ``name`` (float, block grid)."""
     if name not in MAP_REFERENCES:
         raise ValueError(f"reference must be one of {', '.join(MAP_REFERENCES)}, got {name!r}")
     return MAP_REFERENCES[name](block, settings).float()
 
 
-def kept_channel_maps(activity: torch.Tensor, block: BlockMaps, settings: "MapSettings") -> torch.Tensor:
+def kept_channel_maps(activity: torch.Tensor, block: BlockMaps, settings: MapSettings) -> torch.Tensor:
     """Sum of ``activity`` (shaped like ``block.scaled``) over the channels the excitation keeps."""
     return se_heatmaps(activity, block.excitation, None, z=settings.z, top_percent=settings.top_percent,
                        interpolation=settings.interpolation, normalize="none").maps
 
 
 @register_reference("zero")
-def zero(block: BlockMaps, settings: "MapSettings") -> torch.Tensor:
+def zero(block: BlockMaps, settings: MapSettings) -> torch.Tensor:
     """The paper's maps: the SE-scaled activations of the kept channels."""
     return kept_channel_maps(block.scaled, block, settings)
 
 
 @register_reference("clip-mean")
-def from_clip_mean(block: BlockMaps, settings: "MapSettings") -> torch.Tensor:
+def from_clip_mean(block: BlockMaps, settings: MapSettings) -> torch.Tensor:
     """How far each kept channel is from its own mean over the item's frames: what differs in this frame
     from the person's average frame / the clip's average sound."""
     distance = (block.scaled - clip_mean(block.scaled, block.valid, block.time_dim)).abs()
@@ -89,7 +88,7 @@ def from_clip_mean(block: BlockMaps, settings: "MapSettings") -> torch.Tensor:
 
 
 @register_reference("speaking")
-def speaking(block: BlockMaps, settings: "MapSettings") -> torch.Tensor:
+def speaking(block: BlockMaps, settings: MapSettings) -> torch.Tensor:
     """Every channel (ignores z / top_percent) weighted by its excitation times how positively its activity
     co-varies with the speaking logit over the item, drawn as its rise above its own clip mean."""
     valid = block.valid
@@ -101,7 +100,7 @@ def speaking(block: BlockMaps, settings: "MapSettings") -> torch.Tensor:
 
 
 @register_reference("motion")
-def motion(block: BlockMaps, settings: "MapSettings") -> torch.Tensor:
+def motion(block: BlockMaps, settings: MapSettings) -> torch.Tensor:
     """Each kept channel's standard deviation over ``settings.motion_window`` frames centred on the frame
     (the same span in time on the audio map): where the features change around this frame."""
     half = round((settings.motion_window // 2) * block.scaled.shape[block.time_dim] / max(block.frames, 1))
