@@ -27,6 +27,7 @@ from data_prep.video_frames import open_video
 from ..config import atomic_write_text
 from ..data.audio_features import AudioFeatureConfig, audio_features
 from ..explain.av import explain_tracks
+from ..explain.av_explainers import build_av_explainer
 from ..explain.importance import track_importance
 from ..explain.map_settings import MapSettings
 from ..metrics.ava_csv import PREDICTION_COLUMNS, write_ava_csv
@@ -46,6 +47,7 @@ class ExplainVideoOptions:
     boxes_csv: str | None = None
     video_id: str | None = None
     maps: MapSettings = field(default_factory=MapSettings)  # how the SE maps and importance are made
+    method: str = "se"  # the explainer (``explain.av_explainers.AV_EXPLAINERS``)
     chunk_frames: int = 256
     render: bool = True
     encode_preset: str = "superfast"  # x264 preset of the MP4 (veryfast: ~1.5x slower, ~2/3 of the size)
@@ -93,7 +95,7 @@ def explain_video(video: str | Path, checkpoint: str | Path, out_dir: str | Path
         model, [{"face": t.face, "body": t.body, "audio": t.audio, "timestamps_s": t.timestamps_s, "fps": frames.fps,
                  "entity_id": t.entity_id} for t in inputs],
         workers=_inference_workers(model), threads_per_worker=1 if model.device.type == "cpu" else None,
-        chunk_frames=opts.chunk_frames, settings=opts.maps)
+        chunk_frames=opts.chunk_frames, explainer=build_av_explainer(opts.method, model, opts.maps))
     results = [TrackResult(track, expl.scores, expl.face_maps, expl.body_maps, expl.audio_attention,
                            expl.modality_shares or None, expl.importance or None)
                for track, expl in zip(inputs, explanations)]
@@ -237,6 +239,7 @@ def _summary(video, video_id, frames, streams, source, results, notes, outputs, 
         "width": frames.width, "height": frames.height, "duration_s": round(duration, 3),
         "has_audio": streams.has_audio, "faces_found": len(results) > 0,
         "frames_with_a_track": int(covered.sum()), "tracks": tracks, "track_source": source, "notes": notes,
-        "settings": {**opts.maps.to_dict(), "encode_preset": opts.encode_preset, "crf": opts.crf},
+        "settings": {"method": opts.method, **opts.maps.to_dict(), "encode_preset": opts.encode_preset,
+                     "crf": opts.crf},
         "outputs": outputs, "seconds": round(seconds, 2), "real_time_factor": round(duration / max(seconds, 1e-9), 3),
     }
