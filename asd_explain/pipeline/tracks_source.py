@@ -115,7 +115,10 @@ def csv_face_tracks(csv_path: str | Path, video_id: str, frame_times_s: np.ndarr
             continue
         indices, first = np.unique(indices, return_index=True)  # one box per frame
         boxes = (rows.boxes[order[first]] * scale).astype(np.float32)
+        kept = order[first]
         tracks.append(FaceTrack(len(tracks), indices.astype(np.int64), boxes, np.ones(len(indices), bool),
-                                np.ones(len(indices), np.float32)))
+                                np.ones(len(indices), np.float32),
+                                annotated=(rows.timestamps_s[kept].astype(np.float64),
+                                           rows.boxes[kept].astype(np.float64))))
         entity_ids.append(entity)
     return tracks, entity_ids, issues
