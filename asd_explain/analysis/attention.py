@@ -17,7 +17,6 @@ one row per category (WASD's OC, SI, FO, HVN, SS, then "all"):
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..atomic import atomic_write
 from ..metrics.ava_scoring import AVA_COLUMNS, score_csv
 from .av_pass import MODALITIES, AVPass
 from .config import AnalysisConfig
@@ -59,9 +59,8 @@ def write_ava_csvs(frames: pd.DataFrame, out_dir: Path) -> tuple[Path, Path]:
     for name, table, header in (("ground_truth.csv", frames[AVA_COLUMNS], False),
                                 ("predictions.csv", predictions, True)):
         path = out_dir / name
-        tmp = path.with_name(f".{name}.tmp.{os.getpid()}")
-        table.to_csv(tmp, index=False, header=header, float_format=None)
-        os.replace(tmp, path)
+        with atomic_write(path, "w", newline="") as handle:
+            table.to_csv(handle, index=False, header=header, float_format=None)
         paths.append(path)
     return paths[0], paths[1]
 

@@ -22,14 +22,15 @@ import torch
 from tqdm import tqdm
 
 from .._version import __version__
+from ..atomic import atomic_write
 from ..config import atomic_write_text
 from ..data.store import TrackStore
 from ..metrics.ava_scoring import AVA_COLUMNS, score_csv
 from ..metrics.categories import read_categories
 from ..models.asd_model import ASDModel
+from ..runtime import resolve_device
 from .batches import eval_positions
 from .checkpoint import load_model
-from .distributed import resolve_device
 from .store_batches import StoreTrackSource, resolve_store
 from .validation import score_batches
 
@@ -123,9 +124,8 @@ def store_categories(store: TrackStore) -> dict[str, str]:
 
 def _write_csv(frame: pd.DataFrame, path: Path, header: bool) -> None:
     """Atomic CSV write; floats as Python repr, so the official scorer's uid strings round-trip."""
-    tmp = path.with_name(f".{path.name}.tmp.{os.getpid()}")
-    frame.to_csv(tmp, index=False, header=header, float_format=None)
-    os.replace(tmp, path)
+    with atomic_write(path, "w", newline="") as handle:
+        frame.to_csv(handle, index=False, header=header, float_format=None)
 
 
 def _json_default(value: Any) -> Any:
