@@ -12,6 +12,8 @@ from pathlib import Path
 
 import click
 
+DEMO_CONFIG = "train_synth.yaml"  # shipped with the package (asd_explain.resources)
+
 
 @click.command("demo")
 @click.option("--kind", type=click.Choice(["av", "image"]), default="av", show_default=True)
@@ -34,6 +36,7 @@ def _av_demo(root: Path, minutes: float, device: str) -> None:
     from data_prep.synth import generate_corpus
 
     from ..pipeline.explain_video import ExplainVideoOptions, explain_video
+    from ..resources import shipped_config
     from ..train.evaluate import evaluate_checkpoint
     from ..train.recipe import load_train_config, train_on_store
 
@@ -50,15 +53,13 @@ def _av_demo(root: Path, minutes: float, device: str) -> None:
                                categories=Categories.load(str(corpus / "metadata.csv")), progress=False)
         click.echo(f"      {split}: {report.rows_stored} of {report.rows_in} annotated rows stored")
     click.echo(f"[3/5] training face + body + audio with SE for at most {minutes:g} minutes")
-    config_path = Path(__file__).resolve().parents[2] / "configs" / "train_synth.yaml"
+    config_path = shipped_config(DEMO_CONFIG)
     # Minutes, not the recipe's 15: modality dropout, its blank-share loss and the gate loss slow the first
     # few dozen steps (2 min: val AP 0.72 with all three, 0.78 with gate_l1 alone), so the demo trains without.
     overrides = {"data.store": str(root / "store"), "run_dir": str(root / "run"), "device": device,
                  "optim.max_time_s": minutes * 60, "progress": True,
                  "data.modality_dropout": 0.0, "blank_gate_weight": 0.0, "gate_l1": 0.0}
-    config = load_train_config(config_path, overrides=overrides) if config_path.exists() else None
-    if config is None:
-        raise click.ClickException(f"{config_path}: training config not found (run from a source checkout)")
+    config = load_train_config(config_path, overrides=overrides)
     result = train_on_store(config)
     checkpoint = result.best_checkpoint or result.last_checkpoint
     click.echo("[4/5] scoring the val store with the official AVA AP")
