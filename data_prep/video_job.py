@@ -104,6 +104,25 @@ def _count_finished(writer: VideoWriter, tracks: dict[str, np.ndarray], result: 
             result.skipped += [RowIssue(*s) for s in entry.get("skipped", [])]
 
 
+AVA_SEGMENT_START_S = 900.0
+
+
+def precut_hint(timestamps_s: np.ndarray, end_s: float, offset_s: float) -> str:
+    """'; ...' advice when every row lies past the video's end in a way that says the video was pre-cut."""
+    first, last = float(timestamps_s.min()), float(timestamps_s.max())
+    duration = end_s - offset_s
+    if first <= end_s:
+        return ""
+    if offset_s == 0 and first >= AVA_SEGMENT_START_S - 1 and last <= AVA_SEGMENT_START_S + duration + 1:
+        return ("; videos look cut to the 900-1800 s segment (every labelled time lies within the video's "
+                f"duration {duration:.1f} s after 900 s); rerun with --time-offset 900")
+    if last - first <= duration + 1:
+        guess = np.floor(first - offset_s) + offset_s if offset_s else np.floor(first)
+        return (f"; the labelled times ({first:.1f}-{last:.1f} s) fit the video's {duration:.1f} s if it starts "
+                f"at about {guess:.0f} s of the source: rerun with --time-offset {guess:.0f}")
+    return ""
+
+
 class _VideoPass:
     """One decoding pass over a video for its unfinished tracks."""
 
@@ -118,15 +137,17 @@ class _VideoPass:
             raise MediaError("no_audio", f"{self.job.video_path}: video has no audio track")
         self.frames = open_video(self.job.video_path, self.settings.decoder, threads=self.job.decode_threads)
         fps = self.frames.fps
+        offset = self.settings.time_offset_s
+        self.times_s = self.frames.frame_times_s + offset  # frame times on the annotation's timeline
         ts = self.rows.timestamps_s
-        self.frame_of_row, inside = nearest_frames(self.frames.frame_times_s, ts, fps)
+        self.frame_of_row, inside = nearest_frames(self.times_s, ts, fps)
         valid = inside.copy()
+        hint = precut_hint(ts, float(self.times_s[-1]) + 1.0 / fps, offset) if not inside.any() else ""
         video_skips = _issues(self.rows, np.flatnonzero(~inside), "past_video_end",
                               lambda i: f"timestamp {ts[i]} s is outside the video "
-                                        f"(frames {self.frames.frame_times_s[0]:.3f}-"
-                                        f"{self.frames.frame_times_s[-1]:.3f} s)")
+                                        f"(frames {self.times_s[0]:.3f}-{self.times_s[-1]:.3f} s){hint}")
         if valid.any():
-            video_skips += self._load_audio(info.video_start_s, valid)
+            video_skips += self._load_audio(info.video_start_s - offset, valid)
         self.result.video_seconds = float(ts[valid].max() - ts[valid].min() + 1 / fps) if valid.any() else 0.0
         self.body_boxes = self._body_boxes()
         kept = {e: rows[valid[rows]] for e, rows in tracks.items()}
