@@ -9,8 +9,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from asd_explain.cli.demo import DEMO_CONFIG
+
 from asd_explain.resources import shipped_config, shipped_configs
 
 ROOT = Path(__file__).resolve().parents[1]

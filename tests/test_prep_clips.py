@@ -10,14 +10,14 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from data_prep.media import decode_audio, nearest_frames, probe_streams
+from data_prep.video_frames import open_video
 from scipy.io import wavfile
 
 from asd_explain.data.store import TrackStore
 from data_prep.cli import cli
 from data_prep.commands import import_clips as import_command
 from data_prep.commands import wasd as wasd_command
-from data_prep.media import decode_audio, nearest_frames, probe_streams
-from data_prep.video_frames import open_video
 
 cli.add_command(import_command.command)
 cli.add_command(wasd_command.command)
