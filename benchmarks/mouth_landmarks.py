@@ -22,8 +22,7 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 
 
 def measure(path: Path) -> dict:
-    from data_prep.video_frames import open_video
-
+    from asd_explain.media.frames import open_video
     from asd_explain.pipeline.landmarks import Dlib68Mouth, MtcnnMouth
 
     reader = open_video(path)

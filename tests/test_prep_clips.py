@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from data_prep.media import decode_audio, nearest_frames, probe_streams
-from data_prep.video_frames import open_video
 from scipy.io import wavfile
 
 from asd_explain.data.store import TrackStore
+from asd_explain.media.decode import decode_audio, nearest_frames, probe_streams
+from asd_explain.media.frames import open_video
 from data_prep.cli import cli
 from data_prep.commands import import_clips as import_command
 from data_prep.commands import wasd as wasd_command
