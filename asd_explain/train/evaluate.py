@@ -38,9 +38,9 @@ from ..metrics.ava_scoring import score_csv
 from ..metrics.categories import read_categories
 from ..models.asd_model import ASDModel
 from ..models.pretrained_model import PretrainedASDModel
+from ..runtime import resolve_device
 from .batches import eval_positions
 from .checkpoint import load_model
-from .distributed import resolve_device
 from .pretrained_sources import PretrainedTrackSource, check_store_for_pretrained
 from .store_batches import StoreTrackSource, resolve_store
 from .validation import score_batches

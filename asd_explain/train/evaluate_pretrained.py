@@ -13,7 +13,7 @@ from typing import Any
 
 from ..data.store import TrackStore
 from ..models.pretrained import load_pretrained, published_weights, resolve_weights
-from .distributed import resolve_device
+from ..runtime import resolve_device
 from .evaluate import EvaluationResult, evaluate_model
 from .pretrained_sources import PretrainedTrackSource, check_store_for_pretrained
 from .store_batches import resolve_store

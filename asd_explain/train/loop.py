@@ -22,7 +22,7 @@ from ..config import save_config
 from ..models.asd_model import ASDModel, model_inputs
 from ..models.pretrained import load_pretrained
 from ..models.pretrained_model import PretrainedASDModel
-from ..train_utils import seed_everything
+from ..runtime import seed_everything
 from .batches import BatchSource, eval_positions, shard_positions
 from .checkpoint import (
     CheckpointError,
