@@ -7,8 +7,7 @@ from typing import Any
 from asd_explain.config import config_to_dict
 from asd_explain.data.image_codec import CODECS
 from asd_explain.data.store import SAMPLE_RATE_HZ
-
-from .crops import COLOURS, INTERPOLATIONS, BodyFromFace
+from asd_explain.media.crops import COLOURS, INTERPOLATIONS, BodyFromFace
 
 BODY_SOURCES = ("derived", "csv", "none")
 
@@ -18,7 +17,9 @@ class PrepSettings:
     """Crop sizes are ``(height, width)``; ``body_source``: ``derived`` (from the face box, the AVA default),
     ``csv`` (body boxes read from a body CSV, WASD) or ``none`` (no body stream). ``decoder``: ``pyav``
     (default, faster here) or ``decord``; it is part of the manifest so a resumed run decodes the same way.
-    ``resize``: ``linear`` (the field's cv2.resize default) or ``area`` (anti-aliased, slower)."""
+    ``resize``: ``linear`` (the field's cv2.resize default) or ``area`` (anti-aliased, slower).
+    ``time_offset_s``: the annotation time of the video's first frame (900 for AVA videos cut to their
+    annotated 15-minute segment); the store keeps the annotation's timestamps."""
 
     face_size: tuple[int, int] = (112, 112)
     face_colour: str = "gray"
@@ -30,6 +31,7 @@ class PrepSettings:
     jpeg_quality: int = 95
     decoder: str = "pyav"
     resize: str = "linear"
+    time_offset_s: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("face_colour", "body_colour"):
@@ -61,6 +63,8 @@ class PrepSettings:
             out.pop("body_from_face")
         if self.image_codec != "jpeg":
             out.pop("jpeg_quality")
+        if not self.time_offset_s:
+            out.pop("time_offset_s")
         return out
 
 

@@ -21,18 +21,17 @@ import numpy as np
 import pandas as pd
 import torch
 
-from data_prep.media import MediaError, decode_audio, open_av, probe_streams
-from data_prep.video_frames import open_video
-
 from ..config import atomic_write_text
 from ..data.audio_features import AudioFeatureConfig, audio_features
 from ..explain.av import explain_tracks
 from ..explain.av_explainers import build_av_explainer
 from ..explain.importance import track_importance
 from ..explain.map_settings import MapSettings
+from ..media.decode import MediaError, decode_audio, open_av, probe_streams
+from ..media.frames import open_video
 from ..metrics.ava_csv import PREDICTION_COLUMNS, write_ava_csv
+from ..runtime import resolve_device
 from ..train.checkpoint import load_model
-from ..train_utils import resolve_device
 from .inputs import CropSettings, collect_inputs, entity_id_for
 from .render_video import TrackResult, render_video
 from .tracks_source import csv_face_tracks, detect_face_tracks
