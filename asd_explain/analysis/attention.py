@@ -17,7 +17,6 @@ one row per category (WASD's OC, SI, FO, HVN, SS, then "all"):
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..metrics.ava_scoring import AVA_COLUMNS, score_csv
+from ..metrics.ava_csv import write_ava_csv
+from ..metrics.ava_scoring import score_csv
 from .av_pass import MODALITIES, AVPass
 from .config import AnalysisConfig
 
@@ -52,18 +52,10 @@ def ordered_categories(names: Any) -> list[str]:
 
 
 def write_ava_csvs(frames: pd.DataFrame, out_dir: Path) -> tuple[Path, Path]:
-    """ground_truth.csv (no header, official layout) and predictions.csv (header, + score), atomically."""
+    """ground_truth.csv and predictions.csv (+ score) in the official layout (no header), atomically."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    predictions = frames[AVA_COLUMNS + ["score"]].assign(label="SPEAKING_AUDIBLE")
-    paths = []
-    for name, table, header in (("ground_truth.csv", frames[AVA_COLUMNS], False),
-                                ("predictions.csv", predictions, True)):
-        path = out_dir / name
-        tmp = path.with_name(f".{name}.tmp.{os.getpid()}")
-        table.to_csv(tmp, index=False, header=header, float_format=None)
-        os.replace(tmp, path)
-        paths.append(path)
-    return paths[0], paths[1]
+    return (write_ava_csv(frames, out_dir / "ground_truth.csv"),
+            write_ava_csv(frames, out_dir / "predictions.csv", predictions=True))
 
 
 def category_ap(frames: pd.DataFrame, out_dir: Path) -> dict[str, dict[str, Any]]:

@@ -3,7 +3,8 @@
 Outputs in ``out_dir``:
   <video>_explained.mp4   the video with boxes coloured by score, face/body heatmaps and a spectrogram strip
                           with the audio attention of the most likely speaker (original audio kept)
-  scores.csv              AVA format with header and ``score`` (one row per track and frame)
+  scores.csv              the official AVA prediction layout (no header, AVA columns + ``score``; one row per
+                          track and frame)
   summary.json            video facts, how tracks were found, per track: speaking segments, modality shares
   summary.png             per-track sheet (crops with heatmaps, spectrogram attention, score and shares)
 """
@@ -20,14 +21,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from data_prep.media import MediaError, decode_audio, open_av, probe_streams
-from data_prep.video_frames import open_video
-
 from ..config import atomic_write_text
 from ..data.audio_features import AudioFeatureConfig, audio_features
 from ..explain.av import MOTION_WINDOW_FRAMES, explain_tracks
+from ..media.decode import MediaError, decode_audio, open_av, probe_streams
+from ..media.frames import open_video
+from ..metrics.ava_csv import PREDICTION_COLUMNS, write_ava_csv
+from ..runtime import resolve_device
 from ..train.checkpoint import load_model
-from ..train_utils import resolve_device
 from .inputs import CropSettings, collect_inputs, entity_id_for
 from .render_video import TrackResult, render_video
 from .tracks_source import csv_face_tracks, detect_face_tracks
@@ -102,7 +103,7 @@ def explain_video(video: str | Path, checkpoint: str | Path, out_dir: str | Path
                            expl.modality_shares or None) for track, expl in zip(inputs, explanations)]
     clock.lap("model")
     out.mkdir(parents=True, exist_ok=True)
-    _write_scores(out / "scores.csv", video_id, results)
+    _write_scores(out / "scores.csv", video_id, results, tracks)
     outputs = {"scores_csv": str(out / "scores.csv"), "summary_json": str(out / "summary.json")}
     if opts.render:
         outputs["video"] = str(_render(frames, results, out / f"{video_id}_explained.mp4", video, audio16,
@@ -189,20 +190,20 @@ def _summary_sheet(out: Path, explanations, inputs, max_tracks: int = 6, width: 
     return save_grid(out / "summary.png", [[p] for p in padded])
 
 
-def _write_scores(path: Path, video_id: str, results: list[TrackResult]) -> None:
+def _write_scores(path: Path, video_id: str, results: list[TrackResult], tracks: list) -> None:
+    """scores.csv; tracks from an AVA CSV keep the file's timestamps and boxes (official uids and boxes)."""
     rows = []
-    for r in results:
+    for r, track in zip(results, tracks, strict=True):
         t = r.inputs
+        times, boxes = track.annotated or (np.round(t.timestamps_s, 6), t.face_boxes)
         rows.append(pd.DataFrame({
-            "video_id": video_id, "frame_timestamp": np.round(t.timestamps_s, 6),
-            "entity_box_x1": t.face_boxes[:, 0], "entity_box_y1": t.face_boxes[:, 1],
-            "entity_box_x2": t.face_boxes[:, 2], "entity_box_y2": t.face_boxes[:, 3],
+            "video_id": video_id, "frame_timestamp": times,
+            "entity_box_x1": boxes[:, 0], "entity_box_y1": boxes[:, 1],
+            "entity_box_x2": boxes[:, 2], "entity_box_y2": boxes[:, 3],
             "label": "SPEAKING_AUDIBLE", "entity_id": t.entity_id, "score": r.scores,
         }))
-    columns = ["video_id", "frame_timestamp", "entity_box_x1", "entity_box_y1", "entity_box_x2", "entity_box_y2",
-               "label", "entity_id", "score"]
-    frame = pd.concat(rows) if rows else pd.DataFrame(columns=columns)
-    atomic_write_text(path, frame.to_csv(index=False, float_format="%.6f"))
+    frame = pd.concat(rows) if rows else pd.DataFrame(columns=PREDICTION_COLUMNS)
+    write_ava_csv(frame, path, predictions=True)
 
 
 def speaking_segments(times_s: np.ndarray, scores: np.ndarray, fps: float, threshold: float = 0.5,

@@ -35,7 +35,7 @@ def detect_face_tracks(
 ) -> tuple[list[FaceTrack], dict]:
     """Run the detector every few frames and the shot-change detector on every frame, then link tracks.
 
-    ``frames`` comes from ``data_prep.video_frames.open_video`` (len, fps, iter_frames). The detectors
+    ``frames`` comes from ``asd_explain.media.frames.open_video`` (len, fps, iter_frames). The detectors
     downscale wide frames themselves; boxes are full-frame pixels. The detector runs on ``workers``
     threads (default: one per core, at most 4), each with its own detector (dlib and OpenCV release the
     GIL while they search), while this thread decodes and looks for shot changes; at most two frames per
@@ -95,8 +95,8 @@ def csv_face_tracks(csv_path: str | Path, video_id: str, frame_times_s: np.ndarr
     Timestamps map to the nearest real frame; a row past the video's end is reported and skipped.
     Returns (tracks, entity ids in track order, issues as 'file:row: reason' lines).
     """
-    from data_prep.ava_csv import annotation_files, read_annotations
-    from data_prep.media import nearest_frames
+    from ..data.ava_csv import annotation_files, read_annotations
+    from ..media.decode import nearest_frames
 
     annotations = read_annotations(annotation_files(csv_path))
     issues = [str(issue) for issue in annotations.issues]
@@ -116,7 +116,10 @@ def csv_face_tracks(csv_path: str | Path, video_id: str, frame_times_s: np.ndarr
             continue
         indices, first = np.unique(indices, return_index=True)  # one box per frame
         boxes = (rows.boxes[order[first]] * scale).astype(np.float32)
+        kept = order[first]
         tracks.append(FaceTrack(len(tracks), indices.astype(np.int64), boxes, np.ones(len(indices), bool),
-                                np.ones(len(indices), np.float32)))
+                                np.ones(len(indices), np.float32),
+                                annotated=(rows.timestamps_s[kept].astype(np.float64),
+                                           rows.boxes[kept].astype(np.float64))))
         entity_ids.append(entity)
     return tracks, entity_ids, issues
