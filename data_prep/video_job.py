@@ -20,6 +20,7 @@ from asd_explain.data.store_writer import VideoWriter
 from asd_explain.media.crops import FrameCrops
 from asd_explain.media.decode import MediaError, decode_audio, nearest_frames, probe_streams
 from asd_explain.media.frames import open_video, prefetch
+from asd_explain.pretrained_inputs.ava_crop import authors_ava_crop
 
 from .settings import PrepSettings
 from .track_record import TrackBuffer, track_arrays, track_header
@@ -223,8 +224,9 @@ class _VideoPass:
             buffer.ok[pos] = False
             return
         s = self.settings
-        buffer.face[pos] = encode_image(crops.crop(self.rows.boxes[row], s.face_size, s.face_colour),
-                                        s.image_codec, s.jpeg_quality)
+        face = (authors_ava_crop(crops.frame, self.rows.boxes[row], s.face_size) if s.face_crop == "authors"
+                else crops.crop(self.rows.boxes[row], s.face_size, s.face_colour))
+        buffer.face[pos] = encode_image(face, s.image_codec, s.jpeg_quality)
         if self.body_boxes is not None:
             buffer.body[pos] = encode_image(crops.crop(self.body_boxes[row], s.body_size, s.body_colour),
                                             s.image_codec, s.jpeg_quality)
