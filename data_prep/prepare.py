@@ -20,11 +20,11 @@ import numpy as np
 from tqdm import tqdm
 
 from asd_explain import __version__
+from asd_explain.data.ava_csv import AnnotationSet, RowIssue, annotation_files, match_body_boxes, read_annotations
 from asd_explain.data.store_writer import open_store_for_writing
+from asd_explain.media.decode import find_videos
 
-from .ava_csv import AnnotationSet, RowIssue, annotation_files, match_body_boxes, read_annotations
 from .categories import Categories
-from .media import find_videos
 from .report import PrepReport
 from .settings import PrepSettings
 from .video_job import VideoJob, VideoResult, prepare_video

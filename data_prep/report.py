@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from asd_explain.data.ava_csv import RowIssue
 from asd_explain.data.store import REPORTS_DIR, atomic_write_bytes, atomic_write_json
-
-from .ava_csv import RowIssue
 
 
 @dataclass

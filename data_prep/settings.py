@@ -7,8 +7,7 @@ from typing import Any
 from asd_explain.config import config_to_dict
 from asd_explain.data.image_codec import CODECS
 from asd_explain.data.store import SAMPLE_RATE_HZ
-
-from .crops import COLOURS, INTERPOLATIONS, BodyFromFace
+from asd_explain.media.crops import COLOURS, INTERPOLATIONS, BodyFromFace
 
 BODY_SOURCES = ("derived", "csv", "none")
 

@@ -1,6 +1,6 @@
 """Preparing one video: decode its frames once and its audio once, crop every row, write finished tracks.
 
-Frames are decoded in time order (see :mod:`data_prep.video_frames`; only the needed frames are converted
+Frames are decoded in time order (see :mod:`asd_explain.media.frames`; only the needed frames are converted
 to RGB) in a background thread while this one crops and encodes; a track is written as soon as its last
 frame has been cropped, so memory holds only the tracks that are
 open at the current time. A resumed run decodes only the frames of tracks not yet finished.
@@ -13,16 +13,16 @@ from pathlib import Path
 
 import numpy as np
 
+from asd_explain.data.ava_csv import RowIssue, VideoAnnotations
 from asd_explain.data.image_codec import encode_image
 from asd_explain.data.store import SAMPLE_RATE_HZ, StoreError
 from asd_explain.data.store_writer import VideoWriter
+from asd_explain.media.crops import FrameCrops
+from asd_explain.media.decode import MediaError, decode_audio, nearest_frames, probe_streams
+from asd_explain.media.frames import open_video, prefetch
 
-from .ava_csv import RowIssue, VideoAnnotations
-from .crops import FrameCrops
-from .media import MediaError, decode_audio, nearest_frames, probe_streams
 from .settings import PrepSettings
-from .track_record import track_arrays, track_header
-from .video_frames import open_video, prefetch
+from .track_record import TrackBuffer, track_arrays, track_header
 
 AUDIO_MARGIN_S = 1.0
 AUDIO_TOLERANCE_S = 0.25
@@ -190,7 +190,7 @@ class _VideoPass:
         needed = np.array(sorted(users), dtype=np.int64)
         last_frame = {e: int(self.frame_of_row[rows].max()) for e, rows in pending.items()}
         closing = sorted(pending, key=lambda e: (last_frame[e], e))
-        buffers = {e: _TrackBuffer(len(rows)) for e, rows in pending.items()}
+        buffers = {e: TrackBuffer(len(rows)) for e, rows in pending.items()}
         skips: list[RowIssue] = []
         next_close, done_rows = 0, 0
         for frame_index, frame in self._frames(needed):
@@ -218,7 +218,7 @@ class _VideoPass:
             for index in needed[needed > delivered].tolist():
                 yield index, None
 
-    def _crop(self, buffer: _TrackBuffer, row: int, pos: int, crops: FrameCrops | None) -> None:
+    def _crop(self, buffer: TrackBuffer, row: int, pos: int, crops: FrameCrops | None) -> None:
         if crops is None:
             buffer.ok[pos] = False
             return
@@ -229,7 +229,7 @@ class _VideoPass:
             buffer.body[pos] = encode_image(crops.crop(self.body_boxes[row], s.body_size, s.body_colour),
                                             s.image_codec, s.jpeg_quality)
 
-    def _write(self, entity: str, rows: np.ndarray, buffer: _TrackBuffer) -> list[RowIssue]:
+    def _write(self, entity: str, rows: np.ndarray, buffer: TrackBuffer) -> list[RowIssue]:
         """Write one finished track; returns the issues of its rows that have no frame (empty track only)."""
         bad = rows[~buffer.ok]
         issues = _issues(self.rows, bad, "frame_decode_error",
@@ -245,10 +245,3 @@ class _VideoPass:
         self.result.tracks_stored += 1
         self.result.tracks_written += 1
         return []
-
-
-class _TrackBuffer:
-    def __init__(self, n_rows: int) -> None:
-        self.face: list[bytes | None] = [None] * n_rows
-        self.body: list[bytes | None] = [None] * n_rows
-        self.ok = np.ones(n_rows, dtype=bool)

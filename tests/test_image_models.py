@@ -20,7 +20,7 @@ from asd_explain.image.models import (
 from asd_explain.image.recipe import ImageRunConfig
 from asd_explain.image.shapes import make_shapes_sample
 from asd_explain.metrics.pointing import coarse_map_pointing
-from asd_explain.train_utils import save_checkpoint_file
+from asd_explain.train.checkpoint import save_checkpoint_file
 
 registry.register_commands(cli, cli_package)
 

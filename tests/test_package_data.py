@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from asd_explain.cli.demo import DEMO_CONFIG
 from asd_explain.resources import shipped_config, shipped_configs
+from data_prep.demo import DEMO_CONFIG
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,7 +43,7 @@ def test_wheel_ships_the_configs_and_the_installed_package_finds_them(tmp_path):
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-compile", "-q", "--target",
                     str(target), str(wheel)], check=True, capture_output=True, timeout=300)
     probe = ("import asd_explain, sys; from asd_explain.resources import shipped_config; "
-             "from asd_explain.cli.demo import DEMO_CONFIG; "
+             "from data_prep.demo import DEMO_CONFIG; "
              "print(asd_explain.__file__); print(shipped_config(DEMO_CONFIG))")
     out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True, timeout=120,
                          cwd=tmp_path, env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"})

@@ -13,11 +13,11 @@ from click.testing import CliRunner
 from scipy.io import wavfile
 
 from asd_explain.data.store import TrackStore
+from asd_explain.media.decode import decode_audio, nearest_frames, probe_streams
+from asd_explain.media.frames import open_video
 from data_prep.cli import cli
 from data_prep.commands import import_clips as import_command
 from data_prep.commands import wasd as wasd_command
-from data_prep.media import decode_audio, nearest_frames, probe_streams
-from data_prep.video_frames import open_video
 
 cli.add_command(import_command.command)
 cli.add_command(wasd_command.command)

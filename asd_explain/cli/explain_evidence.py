@@ -29,8 +29,8 @@ def command(checkpoint, data, split, corpus, out_dir, max_tracks, tolerance_px, 
     """Mouth-box pointing, audio attention on voiced frames, face share after blanking the faces."""
     from ..data.store import StoreError, TrackStore
     from ..explain.av_evidence import EvidenceConfig, check_evidence
+    from ..runtime import resolve_device
     from ..train.checkpoint import CheckpointError, load_model
-    from ..train.distributed import resolve_device
     from ..train.store_batches import check_store_fits, resolve_store
 
     try:

@@ -28,8 +28,8 @@ def command(data: str, split: str, entities: tuple[str, ...], checkpoint: str, o
     """Explain whole tracks of a store: face/body heatmaps, spectrogram attention, modality shares."""
     from ..data.store import StoreError, TrackStore
     from ..explain.av_store import explain_store_tracks
+    from ..runtime import resolve_device
     from ..train.checkpoint import CheckpointError, load_model
-    from ..train.distributed import resolve_device
     from ..train.store_batches import check_store_fits, resolve_store
 
     try:

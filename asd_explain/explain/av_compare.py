@@ -248,7 +248,7 @@ class _EvidenceSource:
         self._video: tuple[str, dict[str, Any]] | None = None
 
     def for_clips(self, keys: list[tuple[int, int, int]]) -> list:
-        from data_prep.synth import load_evidence
+        from ..data.evidence import load_evidence
 
         out = []
         for track_index, start, n in keys:

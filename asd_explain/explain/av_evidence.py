@@ -7,7 +7,7 @@ files, ``check_evidence`` measures on every track of the store:
 
 1. mouth pointing: on correctly scored speaking frames (label SPEAKING_AUDIBLE and score >= 0.5), is
    the face heatmap's maximum inside the mouth box? The box is mapped into the 112 x 112 face crop
-   with the crop maths of ``data_prep.crops`` (pixel window of the store's face box, resized to the
+   with the crop maths of ``asd_explain.media.crops`` (pixel window of the store's face box, resized to the
    crop: an edge at window pixel u lands at u * crop / window); a crop pixel is inside when its centre
    is. Also: energy in the mouth box, and the body map against the gesture box.
 2. audio attention on voices: the share of the spectrogram attention's mass that lies in the active
@@ -37,11 +37,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from data_prep.crops import pixel_window
-
 from ..config import atomic_write_text
 from ..data.audio_features import feature_frame_centres
 from ..data.store import Track, TrackStore
+from ..media.crops import pixel_window
 from ..metrics.pointing import coarse_map_mass_ratio, coarse_map_pointing, energy_in_mask, pointing_game
 from ..models.asd_model import ASDModel
 from .av import MOTION_WINDOW_FRAMES, TrackExplanation, explain_track_arrays
@@ -271,7 +270,7 @@ def check_evidence(model: ASDModel, store: TrackStore | str | Path, corpus: str 
     evidence_dir = Path(corpus) / "evidence"
     if not evidence_dir.is_dir():
         raise FileNotFoundError(f"{evidence_dir}: no evidence folder (make the corpus with asd-prep synth)")
-    from data_prep.synth import load_evidence
+    from ..data.evidence import load_evidence
 
     cache: dict[str, dict[str, Any]] = {}
     cells: dict[tuple[int, int], tuple[int, int] | None] = {}

@@ -158,6 +158,11 @@ class ASDModel(nn.Module):
             raise ValueError(f"{modality} must be (B, T, {channels}, H, W) crops, got {tuple(x.shape)}")
 
 
+def build_model(config: ModelConfig | None = None) -> ASDModel:
+    """The ASD model of ``config`` (default: light face + body + audio with SE)."""
+    return ASDModel(config or ModelConfig())
+
+
 def model_inputs(batch: Mapping[str, Any], modalities: tuple[str, ...],
                  device: torch.device | str | None = None) -> dict[str, torch.Tensor]:
     """The model's inputs from a loader batch dict, moved to ``device``; a clear error if one is missing."""

@@ -19,9 +19,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
-from data_prep.media import VIDEO_EXTENSIONS
-
 from ..config import atomic_write_text
+from ..media.decode import VIDEO_EXTENSIONS
 from .explain_video import ExplainVideoOptions, explain_video
 
 INDEX_COLUMNS = ["video", "video_id", "status", "message", "out_dir", "scores_csv", "summary_json",

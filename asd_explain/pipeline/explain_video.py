@@ -21,15 +21,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from data_prep.media import MediaError, decode_audio, open_av, probe_streams
-from data_prep.video_frames import open_video
-
 from ..config import atomic_write_text
 from ..data.audio_features import AudioFeatureConfig, audio_features
 from ..explain.av import MOTION_WINDOW_FRAMES, explain_tracks
+from ..media.decode import MediaError, decode_audio, open_av, probe_streams
+from ..media.frames import open_video
 from ..metrics.ava_csv import PREDICTION_COLUMNS, write_ava_csv
+from ..runtime import resolve_device
 from ..train.checkpoint import load_model
-from ..train_utils import resolve_device
 from .frame_range import FrameRange
 from .inputs import CropSettings, collect_inputs, entity_id_for
 from .render_video import TrackResult, render_video

@@ -1,4 +1,4 @@
-"""A time range of a video's frames, with the interface of ``data_prep.video_frames.open_video``'s readers.
+"""A time range of a video's frames, with the interface of ``asd_explain.media.frames.open_video``'s readers.
 
 ``FrameRange(frames, start_s, end_s)`` holds the frames whose presentation time lies in ``[start_s, end_s)``:
 ``len``, ``fps``, ``width``, ``height``, ``frame_times_s`` (absolute times on the video's timeline, so

@@ -31,15 +31,16 @@ def detection_stride(fps: float, detect_every: int | None) -> int:
 
 def detect_face_tracks(
     frames, *, detector: str = "dlib", detect_every: int | None = None,
-    min_track_s: float = 0.3, progress: bool = True, workers: int | None = None,
+    min_track_s: float = 0.3, progress: bool = True, workers: int | None = None, smooth: int = 5,
 ) -> tuple[list[FaceTrack], dict]:
     """Run the detector every few frames and the shot-change detector on every frame, then link tracks.
 
-    ``frames`` comes from ``data_prep.video_frames.open_video`` (len, fps, iter_frames). The detectors
+    ``frames`` comes from ``asd_explain.media.frames.open_video`` (len, fps, iter_frames). The detectors
     downscale wide frames themselves; boxes are full-frame pixels. The detector runs on ``workers``
     threads (default: one per core, at most 4), each with its own detector (dlib and OpenCV release the
     GIL while they search), while this thread decodes and looks for shot changes; at most two frames per
-    worker wait. Returns the tracks and a dict of what was done (stride, detector runs, shot starts).
+    worker wait. ``smooth``: the tracker's median over boxes (frames, odd; 1 = raw boxes). Returns the tracks
+    and a dict of what was done (stride, detector runs, shot starts).
     """
     stride = detection_stride(frames.fps, detect_every)
     workers = max(1, workers if workers is not None else min(4, len(os.sched_getaffinity(0))))
@@ -79,7 +80,7 @@ def detect_face_tracks(
     bar.close()
     max_gap = max(3 * stride, int(round(0.5 * frames.fps)))
     min_detections = max(2, int(round(min_track_s * frames.fps / stride)))
-    tracks = build_tracks(detections, shot_starts, max_gap=max_gap, min_detections=min_detections)
+    tracks = build_tracks(detections, shot_starts, max_gap=max_gap, min_detections=min_detections, smooth=smooth)
     info = {
         "detector": detector, "detect_every": stride, "frames_with_detections": sum(len(d) > 0 for d in detections),
         "detector_runs": len(range(0, n, stride)), "shot_starts": sorted(shot_starts),
@@ -96,8 +97,8 @@ def csv_face_tracks(csv_path: str | Path, video_id: str, frame_times_s: np.ndarr
     (``only_inside``: rows outside ``frame_times_s`` - a time range - are left out silently).
     Returns (tracks, entity ids in track order, issues as 'file:row: reason' lines).
     """
-    from data_prep.ava_csv import annotation_files, read_annotations
-    from data_prep.media import nearest_frames
+    from ..data.ava_csv import annotation_files, read_annotations
+    from ..media.decode import nearest_frames
 
     annotations = read_annotations(annotation_files(csv_path))
     issues = [str(issue) for issue in annotations.issues]

@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from ..config import config_to_dict, save_config
 from ..models.asd_model import ASDModel, model_inputs
-from ..train_utils import seed_everything
+from ..runtime import seed_everything
 from .batches import BatchSource, eval_positions, shard_positions
 from .checkpoint import (
     CheckpointError,

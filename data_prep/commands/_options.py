@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import click
 
+from asd_explain.media.crops import BodyFromFace
+
 from ..categories import Categories
-from ..crops import BodyFromFace
 from ..prepare import parse_shard, prepare_store
 from ..settings import PrepSettings, parse_size
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import click
 
-from ..crops import BodyFromFace
+from asd_explain.media.crops import BodyFromFace
+
 from ._options import common_options, run_prepare
 
 

@@ -1,5 +1,9 @@
 """``asd-explain demo``: the embedded default job, offline, end to end.
 
+The command lives here because it needs the synthetic-corpus generator and the store preparation; data_prep
+adds it to the ``asd-explain`` CLI through the ``asd_explain.commands`` entry-point group (setup.cfg), so
+the library never imports data_prep.
+
 Audio-visual (default): generate a small synthetic speaking corpus (train and val from different seeds),
 prepare both into a track store, train the face + body + audio model briefly, score the val store with
 the official AP, and explain one held-out video (MP4, CSV, JSON, PNG). ``--kind image`` runs the image
@@ -30,15 +34,15 @@ def command(kind: str, out: str, minutes: float, device: str) -> None:
 
 
 def _av_demo(root: Path, minutes: float, device: str) -> None:
-    from data_prep.categories import Categories
-    from data_prep.prepare import prepare_store
-    from data_prep.settings import PrepSettings
-    from data_prep.synth import generate_corpus
+    from asd_explain.pipeline.explain_video import ExplainVideoOptions, explain_video
+    from asd_explain.resources import shipped_config
+    from asd_explain.train.evaluate import evaluate_checkpoint
+    from asd_explain.train.recipe import load_train_config, train_on_store
 
-    from ..pipeline.explain_video import ExplainVideoOptions, explain_video
-    from ..resources import shipped_config
-    from ..train.evaluate import evaluate_checkpoint
-    from ..train.recipe import load_train_config, train_on_store
+    from .categories import Categories
+    from .prepare import prepare_store
+    from .settings import PrepSettings
+    from .synth import generate_corpus
 
     click.echo("[1/5] generating the synthetic corpus (train: seed 1, val: seed 2)")
     corpora = {}
@@ -76,9 +80,9 @@ def _av_demo(root: Path, minutes: float, device: str) -> None:
 
 
 def _image_demo(root: Path, device: str) -> None:
-    from ..config import config_from_dict
-    from ..image.explain import explain_classifier
-    from ..image.recipe import ImageRunConfig, evaluate_classifier, train_classifier
+    from asd_explain.config import config_from_dict
+    from asd_explain.image.explain import explain_classifier
+    from asd_explain.image.recipe import ImageRunConfig, evaluate_classifier, train_classifier
 
     cfg = config_from_dict(ImageRunConfig, {
         "data": {"dataset": "shapes", "train_count": 3000, "val_count": 300},

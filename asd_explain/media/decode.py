@@ -1,6 +1,6 @@
 """Reading the source videos: which files, stream facts, nearest frames, and the audio (PyAV, once per video).
 
-Frames are read by :mod:`data_prep.video_frames`.
+Frames are read by :mod:`asd_explain.media.frames`.
 
 Timeline: every time in the toolkit is in seconds from the video stream's first presentation time (the
 first frame is at about 0 s), as decord and OpenCV report it. Audio times are moved onto the same timeline
@@ -16,6 +16,8 @@ from pathlib import Path
 import av
 import numpy as np
 from scipy.signal import resample_poly
+
+from ..constants import SAMPLE_RATE_HZ
 
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov")
 
@@ -117,7 +119,7 @@ def _frame_samples(frame: av.AudioFrame) -> np.ndarray:
 
 
 def decode_audio(path: Path, start_s: float, end_s: float, video_start_s: float = 0.0,
-                 sample_rate_hz: int = 16000, *, seek: bool = True) -> tuple[np.ndarray, float]:
+                 sample_rate_hz: int = SAMPLE_RATE_HZ, *, seek: bool = True) -> tuple[np.ndarray, float]:
     """Mono audio covering ``[start_s, end_s]`` (as far as the file has it): ``(samples (N,) float32, t0_s)``.
 
     Times are on the frames' timeline (see module doc); sample ``k`` is at ``t0_s + k / sample_rate_hz``.
@@ -159,3 +161,15 @@ def decode_audio(path: Path, start_s: float, end_s: float, video_start_s: float 
     if ratio != 1:
         samples = resample_poly(samples, ratio.numerator, ratio.denominator).astype(np.float32)
     return samples, t0
+
+
+def track_audio(audio: np.ndarray, audio_t0_s: float, timestamps_s: np.ndarray, fps: float) -> np.ndarray:
+    """``(N,) int16`` audio of a track: sample 0 at ``timestamps_s[0] - 0.5 / fps`` (zeros where none)."""
+    start_s = float(timestamps_s[0]) - 0.5 / fps
+    length = int(round((float(timestamps_s[-1]) - float(timestamps_s[0]) + 1.0 / fps) * SAMPLE_RATE_HZ))
+    first = int(round((start_s - audio_t0_s) * SAMPLE_RATE_HZ))
+    out = np.zeros(length, dtype=np.float32)
+    lo, hi = max(first, 0), min(first + length, len(audio))
+    if hi > lo:
+        out[lo - first:hi - first] = audio[lo:hi]
+    return np.clip(np.round(out * 32767.0), -32768, 32767).astype(np.int16)
