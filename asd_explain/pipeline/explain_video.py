@@ -24,7 +24,7 @@ import torch
 from ..config import atomic_write_text
 from ..data.audio_features import AudioFeatureConfig, audio_features
 from ..explain.av import MOTION_WINDOW_FRAMES, explain_tracks
-from ..media.decode import MediaError, decode_audio, open_av, probe_streams
+from ..media.decode import MediaError, decode_audio_checked, open_av, probe_streams
 from ..media.frames import open_video
 from ..metrics.ava_csv import PREDICTION_COLUMNS, write_ava_csv
 from ..runtime import resolve_device
@@ -81,7 +81,7 @@ def explain_video(video: str | Path, checkpoint: str | Path, out_dir: str | Path
     settings = CropSettings.from_preprocessing(prep, "body" in model.modalities)
     notes: list[str] = []
     clock = _StageClock()
-    audio16, audio_t0, original_audio = _soundtrack(video, streams, frames, notes)
+    audio16, audio_t0, original_audio, audio_lost_s = _soundtrack(video, streams, frames, notes)
     clock.lap("audio")
     if opts.boxes_csv:
         tracks, entity_ids, issues = csv_face_tracks(opts.boxes_csv, video_id, frames.frame_times_s, frames.fps,
@@ -120,6 +120,7 @@ def explain_video(video: str | Path, checkpoint: str | Path, out_dir: str | Path
     summary = _summary(video, video_id, frames, streams, source, results, notes, outputs, opts,
                        time.perf_counter() - started)
     summary["stage_seconds"] = clock.laps
+    summary["audio_lost_s"] = round(audio_lost_s, 6)
     if isinstance(frames, FrameRange):
         summary["time_range_s"] = [round(frames.origin_s, 6),
                                    round(float(frames.frame_times_s[-1]) + 1.0 / frames.fps, 6)]
@@ -146,7 +147,8 @@ class _StageClock:
 
 
 def _soundtrack(video: Path, streams, frames, notes: list[str]):
-    """(16 kHz mono float32, time of its sample 0, (original-rate audio, rate) or None).
+    """(16 kHz mono float32, time of its sample 0, (original-rate audio, rate) or None, seconds of audio lost
+    to damaged packets - silence at their place, said in ``notes``).
 
     The original-rate audio starts at the first frame shown (time 0, or a range's first frame); a range
     decodes its audio from a seek, and its 16 kHz audio starts at the range's first frame too.
@@ -154,21 +156,24 @@ def _soundtrack(video: Path, streams, frames, notes: list[str]):
     ranged = isinstance(frames, FrameRange)
     origin = frames.origin_s if ranged else 0.0
     end = float(frames.frame_times_s[-1]) + 1.0 / frames.fps
-    silence = np.zeros(int((end - origin) * SAMPLE_RATE_HZ) + SAMPLE_RATE_HZ, np.float32), origin, None
+    silence = np.zeros(int((end - origin) * SAMPLE_RATE_HZ) + SAMPLE_RATE_HZ, np.float32), origin, None, 0.0
     if not streams.has_audio:
         notes.append("no audio track: the audio stream was scored as silence")
         return silence
     try:
-        audio16, t0 = decode_audio(video, origin, end + 1.0, streams.video_start_s, SAMPLE_RATE_HZ, seek=ranged)
-        original = decode_audio(video, origin, end + 1.0, streams.video_start_s, streams.audio_rate_hz,
-                                seek=ranged)
+        decoded = decode_audio_checked(video, origin, end + 1.0, streams.video_start_s, SAMPLE_RATE_HZ, seek=ranged)
+        original = decode_audio_checked(video, origin, end + 1.0, streams.video_start_s, streams.audio_rate_hz,
+                                        seek=ranged)
     except MediaError as err:
         notes.append(f"audio could not be decoded ({err}); scored as silence")
         return silence
+    if decoded.damaged_packets:
+        notes.append(f"audio: {decoded.note()}")
+    audio16, t0, original = decoded.samples, decoded.t0_s, (original.samples, original.t0_s)
     if ranged:
         audio16, t0 = _starting_at(audio16, t0, origin, SAMPLE_RATE_HZ), origin
     aligned = _starting_at(original[0], original[1], origin, streams.audio_rate_hz)
-    return audio16, t0, (aligned, streams.audio_rate_hz)
+    return audio16, t0, (aligned, streams.audio_rate_hz), decoded.lost_s
 
 
 def _starting_at(samples: np.ndarray, t0_s: float, origin_s: float, rate_hz: int) -> np.ndarray:
