@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
 import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
+
+from .atomic import atomic_write
 
 T = TypeVar("T")
 
@@ -87,33 +88,18 @@ def save_config(obj: Any, path: str | os.PathLike) -> Path:
 
 
 def atomic_save_figure(figure: Any, path: str | os.PathLike, *, dpi: int, **savefig_kwargs: Any) -> Path:
-    """A matplotlib figure as PNG through a temp file in the same folder and an atomic rename."""
+    """A matplotlib figure saved through ``atomic_write`` (PNG whatever the suffix, unless ``format`` says)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
-    os.close(fd)
-    try:
-        figure.savefig(tmp, dpi=dpi, **savefig_kwargs)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_write(path, "wb") as handle:
+        figure.savefig(handle, dpi=dpi, format=savefig_kwargs.pop("format", "png"),
+                       **savefig_kwargs)
     return path
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write text to ``path`` through a temp file in the same folder and an atomic rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write text to ``path`` through ``atomic_write``."""
+    with atomic_write(path, "w") as handle:
+        handle.write(text)
 
 
 def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:

@@ -26,8 +26,8 @@ REFERENCE = SHARED / "weights" / "light-asd" / "reference_io.pt"
 
 def mfcc_check(reference) -> dict:
     from asd_explain.data.psf_mfcc import psf_mfcc
+    from asd_explain.media.decode import decode_audio
     from asd_explain.pretrained_inputs.audio import decode_audio_s16
-    from data_prep.media import decode_audio
 
     out = {}
     swr, _ = decode_audio_s16(CLIPS[0])

@@ -22,8 +22,8 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 
 
 def measure(path: Path) -> dict:
+    from asd_explain.media.frames import open_video
     from asd_explain.pipeline.landmarks import Dlib68Mouth, MtcnnMouth
-    from data_prep.video_frames import open_video
 
     reader = open_video(path)
     frames = [f for _, f in reader.iter_frames(np.arange(len(reader))) if f is not None]

@@ -28,9 +28,9 @@ import cv2
 import numpy as np
 from scipy.io import wavfile
 
-from data_prep.ava_csv import annotation_files, read_annotations
-from data_prep.crops import BodyFromFace
-from data_prep.media import decode_audio
+from asd_explain.data.ava_csv import annotation_files, read_annotations
+from asd_explain.media.crops import BodyFromFace
+from asd_explain.media.decode import decode_audio
 from data_prep.prepare import prepare_store
 from data_prep.settings import PrepSettings
 from data_prep.synth import generate_corpus

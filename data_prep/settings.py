@@ -7,9 +7,8 @@ from typing import Any
 from asd_explain.config import config_to_dict
 from asd_explain.data.image_codec import CODECS
 from asd_explain.data.store import SAMPLE_RATE_HZ
+from asd_explain.media.crops import COLOURS, INTERPOLATIONS, BodyFromFace
 from asd_explain.pretrained_inputs.ava_crop import FACE_CROP_STYLES
-
-from .crops import COLOURS, INTERPOLATIONS, BodyFromFace
 
 BODY_SOURCES = ("derived", "csv", "none")
 
@@ -21,7 +20,9 @@ class PrepSettings:
     (default, faster here) or ``decord``; it is part of the manifest so a resumed run decodes the same way.
     ``resize``: ``linear`` (the field's cv2.resize default) or ``area`` (anti-aliased, slower).
     ``face_crop``: ``box`` (the store's window of the face box) or ``authors`` (the window the published
-    AVA models were trained on, grey 112 x 112: ``asd_explain.pretrained_inputs.ava_crop``)."""
+    AVA models were trained on, grey 112 x 112: ``asd_explain.pretrained_inputs.ava_crop``).
+    ``time_offset_s``: the annotation time of the video's first frame (900 for AVA videos cut to their
+    annotated 15-minute segment); the store keeps the annotation's timestamps."""
 
     face_size: tuple[int, int] = (112, 112)
     face_colour: str = "gray"
@@ -33,6 +34,7 @@ class PrepSettings:
     jpeg_quality: int = 95
     decoder: str = "pyav"
     resize: str = "linear"
+    time_offset_s: float = 0.0
     face_crop: str = "box"
 
     def __post_init__(self) -> None:
@@ -69,6 +71,8 @@ class PrepSettings:
             out.pop("body_from_face")
         if self.image_codec != "jpeg":
             out.pop("jpeg_quality")
+        if not self.time_offset_s:
+            out.pop("time_offset_s")
         if self.face_crop == "box":
             out.pop("face_crop")  # stores made before face_crop existed hold box crops and stay resumable
         return out

@@ -2,23 +2,45 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from asd_explain.data.store import SAMPLE_RATE_HZ
+from asd_explain.constants import SAMPLE_RATE_HZ
+from asd_explain.data.ava_csv import RowIssue, VideoAnnotations
+from asd_explain.media.decode import track_audio
 
-from .ava_csv import RowIssue
+from .settings import PrepSettings
 
-if TYPE_CHECKING:
-    from .video_job import _TrackBuffer, _VideoPass
+
+class VideoPass(Protocol):
+    """What a track record reads of ``video_job``'s pass over one video (the job, the annotation rows, the
+    decoded frames' facts, the decoded audio and the rows' frames and body boxes)."""
+
+    job: Any
+    settings: PrepSettings
+    rows: VideoAnnotations
+    frames: Any
+    frame_of_row: np.ndarray
+    body_boxes: np.ndarray | None
+    audio: np.ndarray
+    audio_t0_s: float
+
+
+class TrackBuffer:
+    """Encoded face / body crops of one track's rows while its video is decoded; ``ok`` False = no frame."""
+
+    def __init__(self, n_rows: int) -> None:
+        self.face: list[bytes | None] = [None] * n_rows
+        self.body: list[bytes | None] = [None] * n_rows
+        self.ok = np.ones(n_rows, dtype=bool)
 
 
 def _image_spec(size: tuple[int, int], colour: str, codec: str) -> dict[str, Any]:
     return {"codec": codec, "height": size[0], "width": size[1], "channels": 3 if colour == "rgb" else 1}
 
 
-def track_header(video: _VideoPass, entity_id: str, rows: np.ndarray, skipped: list[RowIssue]) -> dict[str, Any]:
+def track_header(video: VideoPass, entity_id: str, rows: np.ndarray, skipped: list[RowIssue]) -> dict[str, Any]:
     """JSON header of a track made of ``rows`` (indices into the video's annotations, time order)."""
     settings = video.settings
     files = sorted({video.rows.file_index[i] for i in rows.tolist()})
@@ -48,25 +70,13 @@ def _concat(frames: list[bytes | None], keep: np.ndarray) -> tuple[np.ndarray, n
     return offsets, np.frombuffer(b"".join(chosen), dtype=np.uint8)
 
 
-def track_audio(audio: np.ndarray, audio_t0_s: float, timestamps_s: np.ndarray, fps: float) -> np.ndarray:
-    """``(N,) int16`` audio of a track: sample 0 at ``timestamps_s[0] - 0.5 / fps`` (zeros where none)."""
-    start_s = float(timestamps_s[0]) - 0.5 / fps
-    length = int(round((float(timestamps_s[-1]) - float(timestamps_s[0]) + 1.0 / fps) * SAMPLE_RATE_HZ))
-    first = int(round((start_s - audio_t0_s) * SAMPLE_RATE_HZ))
-    out = np.zeros(length, dtype=np.float32)
-    lo, hi = max(first, 0), min(first + length, len(audio))
-    if hi > lo:
-        out[lo - first:hi - first] = audio[lo:hi]
-    return np.clip(np.round(out * 32767.0), -32768, 32767).astype(np.int16)
-
-
-def track_arrays(video: _VideoPass, rows: np.ndarray, buffer: _TrackBuffer) -> dict[str, np.ndarray]:
+def track_arrays(video: VideoPass, rows: np.ndarray, buffer: TrackBuffer) -> dict[str, np.ndarray]:
     """Binary arrays of a track (``rows`` = the kept rows, in time order)."""
     ts = video.rows.timestamps_s[rows]
     frame_index = video.frame_of_row[rows]
     arrays = {
         "timestamps_s": ts.astype(np.float64),
-        "frame_times_s": video.frames.frame_times_s[frame_index].astype(np.float64),
+        "frame_times_s": video.times_s[frame_index].astype(np.float64),
         "frame_indices": frame_index.astype(np.int64),
         "labels": video.rows.labels[rows].astype(np.int8),
         "face_boxes": video.rows.boxes[rows].astype(np.float64),

@@ -108,8 +108,8 @@ def test_mp4_writer_removes_partial_file_on_error(tmp_path):
 
 def test_threaded_detection_equals_one_detector_on_real_footage():
     """detect_face_tracks with 2 detector threads links exactly the tracks that one thread links."""
+    from asd_explain.media.frames import open_video
     from asd_explain.pipeline.tracks_source import detect_face_tracks
-    from data_prep.video_frames import open_video
 
     path, _ = carphone_frames()
     one, info_one = detect_face_tracks(open_video(path), workers=1, progress=False)

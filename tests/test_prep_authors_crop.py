@@ -7,8 +7,8 @@ import pytest
 from click.testing import CliRunner
 
 from asd_explain.data.store import TrackStore
+from asd_explain.media.crops import pixel_window
 from asd_explain.pretrained_inputs.ava_crop import authors_ava_crop, authors_ava_window
-from data_prep.crops import pixel_window
 from data_prep.settings import PrepSettings
 
 W, H, N_FRAMES = 160, 120, 8
@@ -52,8 +52,8 @@ def test_settings_validate_and_record_the_crop_style() -> None:
 
 
 def test_asd_prep_ava_face_crop_authors(tmp_path) -> None:
+    from asd_explain.media.frames import open_video
     from data_prep.commands.ava import command as ava_command
-    from data_prep.video_frames import open_video
 
     videos = tmp_path / "videos"
     videos.mkdir()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from data_prep.ava_csv import annotation_files, match_body_boxes, read_annotations
+from asd_explain.data.ava_csv import annotation_files, match_body_boxes, read_annotations
 from data_prep.categories import Categories
 from data_prep.prepare import parse_shard, shard_of
 

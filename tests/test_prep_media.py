@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from asd_explain.data.store import TrackStore
-from data_prep.media import decode_audio, nearest_frames
+from asd_explain.media.decode import decode_audio, nearest_frames
 from data_prep.prepare import prepare_store
 from data_prep.settings import PrepSettings
 
@@ -191,7 +191,7 @@ def test_nearest_frames_maps_to_real_frames_and_flags_the_outside():
 
 
 def test_pyav_reader_with_seeks_equals_a_straight_decode_and_decord(tmp_path):
-    from data_prep.video_frames import DecordFrames, PyAVFrames
+    from asd_explain.media.frames import DecordFrames, PyAVFrames
 
     path = tmp_path / "long.mp4"
     with av.open(str(path), "w") as container:  # 14 s, one keyframe every 250 frames (x264's default)
@@ -222,8 +222,8 @@ def test_opening_a_video_switches_off_the_gil_taking_log_callback(tmp_path):
     codec context is freed (with the GIL held) then hang the process. ``open_av`` switches it off."""
     import torchvision.io  # noqa: F401  (the import that sets av.logging to ERROR)
 
-    from data_prep.media import open_av
-    from data_prep.video_frames import open_video
+    from asd_explain.media.decode import open_av
+    from asd_explain.media.frames import open_video
 
     av.logging.set_level(av.logging.ERROR)
     path = encode_video(tmp_path / "v.mp4", audio=False)

@@ -10,12 +10,12 @@ from click.testing import CliRunner
 
 from asd_explain.cli.registry import register_commands
 from asd_explain.data.store import TrackStore
+from asd_explain.media.crops import BodyFromFace, crop_resize
 from data_prep import commands
 from data_prep.categories import Categories
 from data_prep.cli import cli
 from data_prep.commands import ava as ava_command
 from data_prep.commands import wasd as wasd_command
-from data_prep.crops import BodyFromFace, crop_resize
 from data_prep.prepare import prepare_store
 from data_prep.settings import PrepSettings
 from data_prep.synth import generate_corpus

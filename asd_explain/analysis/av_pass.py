@@ -58,7 +58,7 @@ def choose_tracks(store: TrackStore, max_tracks: int) -> list[str]:
 
 def load_evidence_for(corpus: str | Path, video_id: str) -> dict[str, Any]:
     """The corpus's evidence of one video (``evidence/<video_id>.npz``); a one-line error when missing."""
-    from data_prep.synth import load_evidence
+    from ..data.evidence import load_evidence
 
     path = Path(corpus) / "evidence" / f"{video_id}.npz"
     if not path.is_file():

@@ -26,7 +26,7 @@ from torch import nn
 from ..config import atomic_write_text, save_config
 from ..data.store import TrackStore
 from ..models.asd_model import ASDModel
-from ..train_utils import resolve_device
+from ..runtime import resolve_device
 from . import figures
 from .ablation import AV_METRICS, IMAGE_METRICS, ablation_settings, av_ablation, image_ablation
 from .ablation_summary import ablation_answers, compact_rows, summarise_ablation

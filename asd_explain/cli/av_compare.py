@@ -36,8 +36,8 @@ def command(checkpoint, data, split, out_dir, corpus, methods, modalities, clips
     from ..data.store import StoreError, TrackStore
     from ..explain.av_compare import AVCompareConfig, compare_av
     from ..metrics.deletion import CausalSettings
+    from ..runtime import resolve_device
     from ..train.checkpoint import CheckpointError, load_model
-    from ..train.distributed import resolve_device
     from ..train.store_batches import check_store_fits, resolve_store
 
     try:

@@ -30,7 +30,8 @@ parent = "image"
 def command(checkpoint, out, methods, split, count, batch_size, target_layer, step, steps, deletion_baseline,
             insertion_baseline, metric_batch, tolerance_px, grid_images, root, device) -> None:
     """Explain the same images with every method; Deletion, Insertion, pointing game, energy in mask, time."""
-    from ..explain.compare import CompareConfig, compare_checkpoint, methods_table
+    from ..explain.compare import CompareConfig, compare_checkpoint
+    from ..explain.compare_report import methods_table
     from ..metrics.deletion import CausalSettings
 
     try:

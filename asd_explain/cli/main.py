@@ -17,6 +17,7 @@ def main() -> None:
     from .. import cli as package
 
     registry.register_commands(cli, package)
+    registry.register_entry_points(cli)
     cli()
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from ..atomic import atomic_write
 from .image_codec import decode_images
 from .track_file import TrackFile, TrackFileError
 
@@ -87,18 +88,18 @@ def audio_span_samples(timestamps_s: np.ndarray, fps: float, start: int, stop: i
 
 
 def atomic_write_bytes(path: Path, data: bytes, *, fsync: bool = False) -> None:
-    """Write ``data`` to ``path`` through a temp file in the same folder and ``os.replace``."""
-    tmp = path.with_name(f".{path.name}.tmp.{os.getpid()}")
-    with open(tmp, "wb") as handle:
+    """Write ``data`` to ``path`` through ``atomic_write`` (``fsync``: flushed to disk before the rename)."""
+    with atomic_write(path, "wb", fsync=fsync) as handle:
         handle.write(data)
-        if fsync:
-            handle.flush()
-            os.fsync(handle.fileno())
-    os.replace(tmp, path)
+
+
+def json_bytes(obj: Any) -> bytes:
+    """The store's JSON layout (indent 1, sorted keys, final newline), UTF-8."""
+    return (json.dumps(obj, indent=1, sort_keys=True) + "\n").encode("utf-8")
 
 
 def atomic_write_json(path: Path, obj: Any, *, fsync: bool = False) -> None:
-    atomic_write_bytes(path, (json.dumps(obj, indent=1, sort_keys=True) + "\n").encode("utf-8"), fsync=fsync)
+    atomic_write_bytes(path, json_bytes(obj), fsync=fsync)
 
 
 def read_json(path: Path) -> Any:

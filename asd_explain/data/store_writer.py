@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ..atomic import atomic_write
 from .image_codec import encode_image
 from .store import (
     INDEX_DIR,
@@ -32,6 +33,7 @@ from .store import (
     Track,
     atomic_write_bytes,
     atomic_write_json,
+    json_bytes,
     read_json,
 )
 from .track_file import TrackFile, TrackFileError, pack_track
@@ -57,14 +59,9 @@ def open_store_for_writing(path: str | os.PathLike, manifest: dict[str, Any]) ->
     wanted = dict(manifest, format_version=STORE_FORMAT_VERSION)
     target = root / MANIFEST_NAME
     if not target.exists():
-        tmp = root / f".{MANIFEST_NAME}.tmp.{os.getpid()}"
-        atomic_write_json(tmp, wanted)
-        try:
-            os.link(tmp, target)  # atomic create-if-absent, safe when shards start together
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink(missing_ok=True)
+        # create-if-absent (os.link): safe when shards start together, the first manifest wins
+        with atomic_write(target, "wb", exclusive=True) as handle:
+            handle.write(json_bytes(wanted))
     existing = read_json(target)
     for key in ("format_version", "dataset", "split", "settings"):
         if existing.get(key) != wanted.get(key):

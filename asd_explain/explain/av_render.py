@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..atomic import atomic_write
 from ..config import atomic_save_figure, atomic_write_text
 from ..data.dataset import GREY_MEAN, GREY_STD, RGB_MEAN, RGB_STD
-from .av import TrackExplanation
+from .av_track import TrackExplanation
 from .render import overlay_heatmap
 
 SHARE_COLOURS = {"audio": "tab:green", "face": "tab:blue", "body": "tab:orange"}
@@ -167,10 +167,8 @@ def write_track_maps(explanation: TrackExplanation, path: str | Path) -> Path:
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.{os.getpid()}")
-    tmp.write_bytes(buffer.getvalue())
-    os.replace(tmp, path)
+    with atomic_write(path, "wb") as handle:
+        handle.write(buffer.getvalue())
     return path
 
 

@@ -18,7 +18,7 @@ import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -28,6 +28,7 @@ from tqdm import tqdm
 from ..metrics.deletion import CausalSettings, deletion_insertion
 from ..metrics.pointing import energy_in_mask, pointing_game
 from .baselines import make_explainer, parse_methods
+from .compare_report import write_report
 from .journal import RecordJournal
 
 PAPER_METHODS = ("se", "gradcam", "gradcam++", "eigengradcam", "fullgrad")
@@ -135,8 +136,6 @@ def compare_explainers(
               for m, sums in curve_sums.items()}
     result = CompareResult(results, cfg, curves, dict(info or {}, images=count, device=str(device), step=step))
     if out_dir is not None:
-        from .compare_report import write_report
-
         grid = explain_grid(model, dataset, cfg, device)
         write_report(result, Path(out_dir), grid=grid, mean=getattr(dataset, "mean", None),
                      std=getattr(dataset, "std", None))
@@ -212,7 +211,7 @@ def compare_checkpoint(
     """``compare_explainers`` on an image-recipe checkpoint and the dataset it was trained on."""
     from ..image.models import load_classifier
     from ..image.recipe import dataset_from_checkpoint
-    from ..train_utils import resolve_device
+    from ..runtime import resolve_device
 
     dev = resolve_device(device)
     model, ckpt = load_classifier(checkpoint, dev)
@@ -222,19 +221,3 @@ def compare_checkpoint(
             "dataset": data_cfg["dataset"], "split": split, "image_size": data_cfg["image_size"],
             "classes": list(ckpt.get("classes", [])), "checkpoint_epoch": ckpt.get("epoch")}
     return compare_explainers(model, dataset, cfg, out_dir, device=dev, info=info, progress=progress)
-
-
-def methods_table(summaries: Sequence[dict[str, Any]]) -> list[list[str]]:
-    """Rows of formatted numbers for the markdown / text table (header first)."""
-    header = ["method", "deletion AUC (lower better)", "insertion AUC (higher better)", "pointing game %",
-              "energy in mask", "ms / explanation"]
-    rows = [header]
-    for s in summaries:
-        rows.append([s["method"], _fmt(s["deletion_auc"], 4), _fmt(s["insertion_auc"], 4),
-                     _fmt(s["pointing_game_pct"], 1), _fmt(s["energy_in_mask"], 3),
-                     _fmt(s["ms_per_explanation"], 1)])
-    return rows
-
-
-def _fmt(value: float | None, digits: int) -> str:
-    return "n/a" if value is None else f"{value:.{digits}f}"

@@ -78,8 +78,6 @@ def write_report(result, out_dir: Path, *, grid: dict[str, Any] | None = None,
 
 
 def markdown_report(summaries: Sequence[dict[str, Any]], settings: dict[str, Any], info: dict[str, Any]) -> str:
-    from .compare import methods_table
-
     table = methods_table(summaries)
     lines = ["# Explainer comparison", ""]
     if info.get("checkpoint"):
@@ -193,3 +191,19 @@ def plot_curves(curves: dict[str, dict[str, list[float]]], path: Path) -> Path:
         return atomic_save_figure(fig, path, dpi=100)
     finally:
         plt.close(fig)
+
+
+def methods_table(summaries: Sequence[dict[str, Any]]) -> list[list[str]]:
+    """Rows of formatted numbers for the markdown / text table (header first)."""
+    header = ["method", "deletion AUC (lower better)", "insertion AUC (higher better)", "pointing game %",
+              "energy in mask", "ms / explanation"]
+    rows = [header]
+    for s in summaries:
+        rows.append([s["method"], _fmt(s["deletion_auc"], 4), _fmt(s["insertion_auc"], 4),
+                     _fmt(s["pointing_game_pct"], 1), _fmt(s["energy_in_mask"], 3),
+                     _fmt(s["ms_per_explanation"], 1)])
+    return rows
+
+
+def _fmt(value: float | None, digits: int) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"

@@ -8,6 +8,8 @@ import cv2
 import numpy as np
 import torch
 
+from ..atomic import atomic_write
+
 TITLE_HEIGHT = 18
 LABEL_WIDTH = 90
 
@@ -70,11 +72,11 @@ def save_grid(
 def write_png(path: str | Path, image_rgb: np.ndarray) -> Path:
     """Write an (H, W, 3) uint8 RGB image as a PNG atomically (temp name, then rename)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    if not cv2.imwrite(str(tmp), cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR)):
-        raise OSError(f"{path}: could not write PNG")
-    tmp.replace(path)
+    ok, data = cv2.imencode(".png", cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise OSError(f"{path}: could not encode PNG")
+    with atomic_write(path, "wb") as handle:
+        handle.write(data.tobytes())
     return path
 
 

@@ -15,7 +15,7 @@ from ..explain.render import draw_mask_outline, overlay_heatmap, save_grid
 from ..explain.se_explainer import SEExplainer
 from ..explain.se_maps import DEFAULT_Z, Interpolation
 from ..metrics.pointing import pointing_hits
-from ..train_utils import resolve_device
+from ..runtime import resolve_device
 from .datasets import denormalise
 from .models import load_classifier
 from .recipe import dataset_from_checkpoint

@@ -72,9 +72,9 @@ def build_classifier(arch: str, num_classes: int, *, se: bool = True, reduction:
 
 def load_classifier(checkpoint: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:
     """Rebuild a classifier saved by the image recipe; returns (model in eval mode, checkpoint dict)."""
-    from ..train_utils import load_checkpoint_file
+    from ..train.checkpoint import read_checkpoint_file
 
-    ckpt = load_checkpoint_file(checkpoint, expected_format=CHECKPOINT_FORMAT)
+    ckpt = read_checkpoint_file(checkpoint, expected_format=CHECKPOINT_FORMAT)
     cfg = ckpt["config"]
     model = build_classifier(
         cfg["model"]["arch"], int(ckpt["num_classes"]), se=bool(cfg["model"]["se"]),

@@ -18,8 +18,11 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from ..config import atomic_write_text, config_to_dict, save_config
+from ..runtime import resolve_device, seed_everything
+from ..se.capture import SECapture
+from ..train.checkpoint import save_checkpoint_file
+from ..train.csv_log import CSVLog
 from ..train.losses import gate_l1_penalty
-from ..train_utils import CsvLog, resolve_device, save_checkpoint_file, seed_everything
 from .datasets import build_image_dataset
 from .models import CHECKPOINT_FORMAT, build_classifier, default_output_stride, load_classifier
 
@@ -103,8 +106,6 @@ def train_classifier(cfg: ImageRunConfig, out_dir: str | Path, *, resume: bool =
     gate = getattr(model, "se_explain", None) if cfg.train.gate_l1 > 0 else None
     if cfg.train.gate_l1 > 0 and gate is None:
         raise ValueError("train.gate_l1 needs the SE block (model.se: true)")
-    if gate is not None:
-        gate.keep_graph = True
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=cfg.train.lr, total_steps=cfg.train.epochs * len(loader), pct_start=0.2)
@@ -116,7 +117,8 @@ def train_classifier(cfg: ImageRunConfig, out_dir: str | Path, *, resume: bool =
         scheduler.load_state_dict(ckpt["scheduler"])
         scheduler.total_steps = cfg.train.epochs * len(loader)  # training may be extended on resume
         start_epoch = int(ckpt["epoch"])
-    log = CsvLog(out / "log.csv", ["epoch", "train_loss", "train_accuracy", "val_accuracy", "gate_mean", "seconds"])
+    log = CSVLog(out / "log.csv", ["epoch", "train_loss", "train_accuracy", "val_accuracy", "gate_mean", "seconds"])
+    log.truncate_after(start_epoch, column="epoch")  # rows of epochs the checkpoint does not hold are redone
     metrics: dict[str, Any] = {}
     for epoch in range(start_epoch, cfg.train.epochs):
         generator.manual_seed(cfg.train.seed + epoch)
@@ -124,9 +126,10 @@ def train_classifier(cfg: ImageRunConfig, out_dir: str | Path, *, resume: bool =
         loss, acc, gate_mean = _train_epoch(model, loader, optimizer, scheduler, device,
                                             f"epoch {epoch + 1}/{cfg.train.epochs}", gate, cfg.train.gate_l1)
         val = accuracy(model, val_set, cfg.train.batch_size, device)
-        log.write(epoch=epoch + 1, train_loss=f"{loss:.5f}", train_accuracy=f"{acc:.5f}",
-                  val_accuracy=f"{val['accuracy']:.5f}",
-                  gate_mean="" if gate_mean is None else f"{gate_mean:.4f}", seconds=f"{time.time() - started:.1f}")
+        log.write({"epoch": epoch + 1, "train_loss": f"{loss:.5f}", "train_accuracy": f"{acc:.5f}",
+                   "val_accuracy": f"{val['accuracy']:.5f}",
+                   "gate_mean": "" if gate_mean is None else f"{gate_mean:.4f}",
+                   "seconds": f"{time.time() - started:.1f}"})
         metrics = {"epoch": epoch + 1, "train_loss": loss, "train_accuracy": acc, "val": val}
         save_checkpoint_file({
             "format": CHECKPOINT_FORMAT, "config": config_to_dict(cfg), "num_classes": len(train_set.classes),
@@ -145,11 +148,12 @@ def _train_epoch(model, loader, optimizer, scheduler, device, desc: str, gate=No
     bar = tqdm(loader, desc=desc, unit="batch", leave=False)
     for batch in bar:
         images, labels = batch["image"].to(device), batch["label"].to(device)
-        logits = model(images)
+        with SECapture({"se": gate} if gate is not None else {}, graph=True) as capture:
+            logits = model(images)
         ce = F.cross_entropy(logits, labels)
         loss = ce
         if gate is not None:
-            gate_mean = gate_l1_penalty({"se": gate.live_excitation})  # the AV recipe's loss, one block
+            gate_mean = gate_l1_penalty({"se": capture.gates.get("se")})  # the AV recipe's loss, one block
             loss = ce + gate_l1 * gate_mean
             gate_sum += gate_mean.item() * len(labels)
         optimizer.zero_grad(set_to_none=True)

@@ -27,6 +27,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from ..atomic import atomic_write
+
 SHAPES = ("circle", "square", "triangle", "star", "cross", "diamond")
 CLASSES = (*SHAPES, "none")
 SPLITS = {"train": 0, "val": 1, "test": 2}
@@ -170,10 +172,8 @@ def export_shapes(out_dir: str | Path, *, count: int, split: str = "train", seed
         cv2.imwrite(str(out / "images" / name), cv2.cvtColor(sample.image, cv2.COLOR_RGB2BGR))
         cv2.imwrite(str(out / "masks" / name), sample.mask.astype(np.uint8) * 255)
         rows.append([index, f"images/{name}", f"masks/{name}", sample.label, CLASSES[sample.label], *sample.box])
-    tmp = out / "labels.csv.tmp"
-    with tmp.open("w", newline="") as handle:
+    with atomic_write(out / "labels.csv", "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["index", "file", "mask_file", "label", "class_name", "x1", "y1", "x2", "y2"])
         writer.writerows(rows)
-    tmp.replace(out / "labels.csv")
     return out

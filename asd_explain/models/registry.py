@@ -1,4 +1,5 @@
-"""Builders keyed by name: encoders per modality and the whole model from a ``ModelConfig``.
+"""Builders keyed by name: the encoder of each modality from a ``ModelConfig`` (the whole model:
+``asd_model.build_model``).
 
 ``VISUAL_ENCODERS`` / ``AUDIO_ENCODERS`` map a config name to a builder ``(config, in_channels) -> module``;
 a new encoder is one more entry (the CLI and configs pick it up by name).
@@ -37,13 +38,6 @@ def build_encoder(config: ModelConfig, modality: str) -> nn.Module:
         return _lookup(AUDIO_ENCODERS, config.audio_encoder, "audio_encoder")(config, 1)
     in_channels = config.face_channels if modality == "face" else config.body_channels
     return _lookup(VISUAL_ENCODERS, config.visual_encoder, "visual_encoder")(config, in_channels)
-
-
-def build_model(config: ModelConfig | None = None) -> nn.Module:
-    """The ASD model of ``config`` (default: light face + body + audio with SE)."""
-    from .asd_model import ASDModel
-
-    return ASDModel(config or ModelConfig())
 
 
 def _lookup(table: dict[str, EncoderBuilder], name: str, field: str) -> EncoderBuilder:

@@ -1,9 +1,9 @@
 """Model inputs for the tracks of one video, made exactly as ``asd-prep`` makes a store's tracks.
 
 Face boxes are normalised and clipped to the frame; body boxes are derived from the face box with the
-checkpoint's rule (``data_prep.crops.BodyFromFace``); crops use ``data_prep.crops.FrameCrops`` with the
+checkpoint's rule (``asd_explain.media.crops.BodyFromFace``); crops use ``asd_explain.media.crops.FrameCrops`` with the
 checkpoint's sizes, colours and resize; each track's audio is the store's slice of the 16 kHz soundtrack
-(sample 0 half a frame before the first timestamp, ``data_prep.track_record.track_audio``).
+(sample 0 half a frame before the first timestamp, ``asd_explain.media.decode.track_audio``).
 """
 from __future__ import annotations
 
@@ -13,9 +13,8 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from data_prep.crops import BodyFromFace, FrameCrops
-from data_prep.track_record import track_audio
-
+from ..media.crops import BodyFromFace, FrameCrops
+from ..media.decode import track_audio
 from .track import FaceTrack
 
 

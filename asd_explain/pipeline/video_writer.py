@@ -1,7 +1,6 @@
 """Write an H.264 MP4 frame by frame, with the original soundtrack (AAC) interleaved as it goes."""
 from __future__ import annotations
 
-import os
 from fractions import Fraction
 from pathlib import Path
 
@@ -9,7 +8,8 @@ import av
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
-from data_prep.media import open_av
+from ..atomic import PendingFile
+from ..media.decode import open_av
 
 
 class Mp4Writer:
@@ -27,8 +27,8 @@ class Mp4Writer:
     def __init__(self, path: str | Path, fps: Fraction | float, width: int, height: int,
                  audio: tuple[np.ndarray, int] | None = None, crf: int = 23, preset: str = "veryfast") -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._tmp = self.path.with_name(f".{self.path.stem}.partial{self.path.suffix}")
+        self._pending = PendingFile(self.path, keep_suffix=True)  # PyAV picks the format by name
+        self._tmp = self._pending.tmp
         rate = fps if isinstance(fps, Fraction) else Fraction(fps).limit_denominator(1001)
         self.fps = rate
         self._container = open_av(self._tmp, mode="w")
@@ -79,16 +79,14 @@ class Mp4Writer:
             for packet in self._audio.encode():
                 self._container.mux(packet)
         self._container.close()
-        os.replace(self._tmp, self.path)
-        return self.path
+        return self._pending.commit()
 
     def abort(self) -> None:
         """Close and delete the partial file (on errors)."""
         try:
             self._container.close()
         finally:
-            if self._tmp.exists():
-                self._tmp.unlink()
+            self._pending.discard()
 
     def __enter__(self) -> "Mp4Writer":
         return self

@@ -94,8 +94,7 @@ def prepare_authors_tracks(video_path: str | Path, config: AuthorsPrepConfig = A
     ``tracks``: face tracks already known on the 25 fps frames (skips detection). A video without a face
     gives no tracks (``info["tracks"] == 0``); one whose audio cannot be decoded raises ``AudioDecodeError``.
     """
-    from data_prep.video_frames import open_video
-
+    from ..media.frames import open_video
     from ..pipeline.tracks_source import detect_face_tracks
 
     path = Path(video_path)
@@ -145,8 +144,7 @@ def authors_mouth_regions(video: AuthorsVideo, landmarks: str = "dlib68", config
                           *, progress: bool = True) -> list[np.ndarray]:
     """Per track ``(T, 4)`` mouth regions in its 112 px crop's coordinates (``metrics.mouth``), from the
     landmark model ``landmarks`` run on each 25 fps frame with the track's box (NaN rows: no face found)."""
-    from data_prep.video_frames import open_video
-
+    from ..media.frames import open_video
     from ..metrics.mouth import mouth_regions
     from ..pipeline.landmarks import make_landmarks, track_mouth_points
 

@@ -8,7 +8,7 @@ a 25 fps source maps one to one. ``nearest`` instead rounds each source frame's 
 1/25 s tick first (output ``n`` shows the last frame whose rounded tick is ``<= n``), which is how FFmpeg's
 constant-frame-rate output assigns frames to ticks.
 
-``Frames25`` wraps a frames reader (``data_prep.video_frames.open_video``: ``frame_times_s``, ``fps``,
+``Frames25`` wraps a frames reader (``asd_explain.media.frames.open_video``: ``frame_times_s``, ``fps``,
 ``width``, ``height``, ``iter_frames``) so detectors, trackers and croppers see the 25 fps sequence.
 """
 from __future__ import annotations

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import random
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,9 +23,14 @@ import numpy as np
 import torch
 
 from .._version import __version__
+from ..atomic import atomic_write
 from ..config import ConfigError, config_from_dict, config_to_dict
 from ..models.asd_model import ARCHITECTURE, ASDModel
 from ..models.config import ModelConfig
+from ..models.pretrained import PUBLISHED, build_published
+from ..models.pretrained_model import PretrainedASDModel, PretrainedConfig
+
+PUBLISHED_ARCHITECTURES = tuple(entry.builder.architecture for entry in PUBLISHED.values())
 
 CHECKPOINT_FORMAT = "asd_explain.checkpoint/1"
 
@@ -58,28 +62,39 @@ class Preprocessing:
 
 
 def atomic_torch_save(obj: Any, path: str | os.PathLike) -> Path:
-    """``torch.save`` to a temp file beside ``path``, fsync, then ``os.replace`` (atomic on POSIX)."""
+    """``torch.save`` through ``atomic_write`` (temp file, fsync, rename): a reader sees the old file or the new."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(obj, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_write(path, "wb", fsync=True) as handle:
+        torch.save(obj, handle)
     return path
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def save_checkpoint_file(payload: dict[str, Any], path: str | os.PathLike) -> Path:
+    """Any recipe's checkpoint dict (it names its own ``format``), stamped with the toolkit version, saved
+    atomically."""
+    return atomic_torch_save({**payload, "asd_explain_version": __version__}, path)
+
+
+def read_checkpoint_file(path: str | os.PathLike, *, expected_format: str | None = None,
+                         map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """The one checkpoint reader (``weights_only=True``): CheckpointError with a one-line reason naming the
+    file when it is missing, unreadable (truncated, not a torch file), not a toolkit checkpoint (no
+    ``format``) or of another format than ``expected_format``."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint file not found")
+    try:
+        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # torch raises RuntimeError / UnpicklingError / EOFError / zip errors
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(f"{path}: not a readable checkpoint (truncated or not a torch file): {reason}") \
+            from None
+    if not isinstance(checkpoint, dict) or "format" not in checkpoint:
+        hint = " (looks like a bare state_dict)" if isinstance(checkpoint, dict) else ""
+        raise CheckpointError(f"{path}: not an asd_explain checkpoint, it has no 'format' entry{hint}")
+    if expected_format is not None and checkpoint["format"] != expected_format:
+        raise CheckpointError(f"{path}: checkpoint format {checkpoint['format']!r}, expected {expected_format!r}")
+    return checkpoint
 
 
 def capture_rng_state() -> dict[str, Any]:
@@ -114,9 +129,9 @@ def make_checkpoint(model: ASDModel, *, preprocessing: Preprocessing | dict[str,
     prep = preprocessing if isinstance(preprocessing, dict) else config_to_dict(preprocessing or Preprocessing())
     checkpoint = {
         "format": CHECKPOINT_FORMAT,
-        "architecture": ARCHITECTURE,
+        "architecture": model.architecture,
         "version": __version__,
-        "model_config": config_to_dict(model.config),
+        "model_config": model_config_dict(model),
         "train_config": config_to_dict(train_config) if train_config is not None else None,
         "preprocessing": prep,
         "model_state": model.state_dict(),
@@ -127,24 +142,18 @@ def make_checkpoint(model: ASDModel, *, preprocessing: Preprocessing | dict[str,
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Read and validate a checkpoint (``weights_only=True``); CheckpointError with a one-line reason."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: checkpoint file not found")
-    try:
-        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as err:  # torch raises RuntimeError / UnpicklingError / EOFError / zip errors
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise CheckpointError(f"{path}: not a readable checkpoint (truncated or not a torch file): {reason}") \
-            from None
-    if not isinstance(checkpoint, dict) or "format" not in checkpoint:
-        hint = " (looks like a bare state_dict)" if isinstance(checkpoint, dict) else ""
-        raise CheckpointError(f"{path}: not an asd_explain checkpoint, it has no 'format' entry{hint}")
-    if checkpoint["format"] != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{path}: checkpoint format {checkpoint['format']!r}, expected {CHECKPOINT_FORMAT!r}")
-    if checkpoint.get("architecture") != ARCHITECTURE:
+    checkpoint = read_checkpoint_file(path, expected_format=CHECKPOINT_FORMAT, map_location=map_location)
+    if checkpoint.get("architecture") not in (ARCHITECTURE, *PUBLISHED_ARCHITECTURES):
         raise CheckpointError(f"{path}: checkpoint of architecture {checkpoint.get('architecture')!r}, "
-                              f"expected {ARCHITECTURE!r}")
+                              f"expected one of {[ARCHITECTURE, *PUBLISHED_ARCHITECTURES]}")
     return checkpoint
+
+
+def model_config_dict(model: ASDModel | PretrainedASDModel) -> dict[str, Any]:
+    """What rebuilds ``model``: its ModelConfig, or for a published architecture its PretrainedConfig."""
+    if isinstance(model, PretrainedASDModel):
+        return config_to_dict(model.pretrained_config)
+    return config_to_dict(model.config)
 
 
 def model_config_of(checkpoint: dict[str, Any], path: str | os.PathLike = "checkpoint") -> ModelConfig:
@@ -171,9 +180,19 @@ def load_model_state(model: ASDModel, state: dict[str, torch.Tensor], path: str 
     model.load_state_dict(state)
 
 
-def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[ASDModel, dict[str, Any]]:
-    """Rebuild the model a checkpoint describes and load its weights. Returns (model in eval mode, checkpoint)."""
+def load_model(path: str | os.PathLike, device: str | torch.device = "cpu"
+               ) -> tuple[ASDModel | PretrainedASDModel, dict[str, Any]]:
+    """Rebuild the model a checkpoint describes and load its weights. Returns (model in eval mode, checkpoint).
+
+    A checkpoint of a fine-tuned published model (``train --init``) rebuilds that architecture."""
     checkpoint = load_checkpoint(path)
-    model = ASDModel(model_config_of(checkpoint, path))
+    if checkpoint["architecture"] == ARCHITECTURE:
+        model: ASDModel | PretrainedASDModel = ASDModel(model_config_of(checkpoint, path))
+    else:
+        try:
+            config = config_from_dict(PretrainedConfig, checkpoint.get("model_config"), source=f"{path}: model_config")
+        except ConfigError as err:
+            raise CheckpointError(str(err)) from None
+        model = build_published(config)
     load_model_state(model, checkpoint["model_state"], path)
     return model.to(device).eval(), checkpoint

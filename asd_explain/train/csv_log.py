@@ -1,4 +1,5 @@
-"""CSV logs that survive resumes: rows past the resumed step are dropped, then new rows are appended."""
+"""The training CSV log (AV and image recipes): survives resumes, rows past the resumed step are dropped,
+then new rows are appended."""
 from __future__ import annotations
 
 import csv
@@ -13,8 +14,10 @@ from ..config import atomic_write_text
 class CSVLog:
     """Append-only CSV with a fixed header; each row is flushed to disk when written.
 
-    ``truncate_after(step)`` rewrites the file (atomically) without rows whose ``step`` column is larger,
-    so after a resume from step S the log continues from S without duplicated steps.
+    ``truncate_after(step)`` rewrites the file (atomically) without rows whose ``step`` column (or another
+    counter ``column``, e.g. "epoch") is larger, so after a resume from step S the log continues from S
+    without duplicated steps. An existing log with other columns is an error naming the file (a resumed
+    run must log what it logged before).
     """
 
     def __init__(self, path: str | os.PathLike, columns: Sequence[str]) -> None:
@@ -37,13 +40,15 @@ class CSVLog:
             csv.writer(handle, lineterminator="\n").writerow([_format(row.get(c, "")) for c in self.columns])
             handle.flush()
 
-    def truncate_after(self, step: int) -> None:
+    def truncate_after(self, step: int, column: str = "step") -> None:
         with self.path.open(newline="") as handle:
             rows = list(csv.reader(handle))
         if not rows:
             return
         header, body = rows[0], rows[1:]
-        index = header.index("step")
+        if column not in header:
+            raise ValueError(f"{self.path}: no {column!r} column to truncate the log on")
+        index = header.index(column)
         kept = [r for r in body if len(r) == len(header) and _as_int(r[index]) is not None
                 and _as_int(r[index]) <= step]
         buffer = io.StringIO()

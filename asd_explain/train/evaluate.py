@@ -37,9 +37,11 @@ from ..metrics.ava_csv import (
 from ..metrics.ava_scoring import score_csv
 from ..metrics.categories import read_categories
 from ..models.asd_model import ASDModel
+from ..models.pretrained_model import PretrainedASDModel
+from ..runtime import resolve_device
 from .batches import eval_positions
 from .checkpoint import load_model
-from .distributed import resolve_device
+from .pretrained_sources import PretrainedTrackSource, check_store_for_pretrained
 from .store_batches import StoreTrackSource, resolve_store
 from .validation import score_batches
 
@@ -70,10 +72,14 @@ def store_rows(store: TrackStore) -> pd.DataFrame:
 
 
 def predict_store(model: ASDModel, store: TrackStore, *, chunk_frames: int = 256, batch_frames: int = 1024,
-                  num_workers: int = 0, progress: bool = True) -> pd.DataFrame:
-    """Score every labelled frame of ``store``: columns entity_id, frame_timestamp, score."""
-    source = StoreTrackSource(store, model.config, chunk_frames=chunk_frames, batch_frames=batch_frames,
-                              num_workers=num_workers)
+                  num_workers: int = 0, progress: bool = True, source: StoreTrackSource | None = None) -> pd.DataFrame:
+    """Score every labelled frame of ``store``: columns entity_id, frame_timestamp, score.
+
+    ``source`` gives the batches (default: ``StoreTrackSource`` of ``model.config``; a published model
+    brings its own input preparation).
+    """
+    source = source or StoreTrackSource(store, model.config, chunk_frames=chunk_frames, batch_frames=batch_frames,
+                                        num_workers=num_workers)
     positions = eval_positions(source.num_batches(), 0, 1)
     batches = tqdm(source.batches(0, positions), total=len(positions), desc="evaluate", disable=not progress,
                    dynamic_ncols=True)
@@ -97,22 +103,40 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str | os.PathLike, 
     """Predict a store with a checkpoint, write the CSVs and metrics (module docstring)."""
     model, ckpt = load_model(checkpoint, resolve_device(device))
     store = TrackStore(resolve_store(data, split))
+    provenance = dict(checkpoint=str(checkpoint), model_config=ckpt.get("model_config"),
+                      trained_steps=(ckpt.get("progress") or {}).get("step"))
+    source = None
+    if isinstance(model, PretrainedASDModel):  # fine-tuned from a published model: the authors' inputs
+        check_store_for_pretrained(store, model.architecture, model.preprocessing.face_size_px)
+        source = PretrainedTrackSource(store, chunk_frames=chunk_frames, batch_frames=batch_frames,
+                                       num_workers=num_workers)
+    return evaluate_model(model, store, out_dir, provenance, split=split, categories_file=categories_file,
+                          chunk_frames=chunk_frames, batch_frames=batch_frames, num_workers=num_workers,
+                          progress=progress, ground_truth_files=ground_truth_files, fill_score=fill_score,
+                          source=source)
+
+
+def evaluate_model(model: Any, store: TrackStore, out_dir: str | os.PathLike, provenance: Mapping[str, Any], *,
+                   split: str | None = "val", categories_file: str | os.PathLike | None = None,
+                   chunk_frames: int = 256, batch_frames: int = 1024, num_workers: int = 0, progress: bool = True,
+                   ground_truth_files: Sequence[str | os.PathLike] | None = None,
+                   fill_score: float = DEFAULT_FILL_SCORE, source: StoreTrackSource | None = None) -> EvaluationResult:
+    """Predict ``store`` with ``model`` (eval mode), write the CSVs and metrics.json (+ ``provenance``)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     ground_truth = read_ground_truth(ground_truth_files) if ground_truth_files else store_rows(store)
     scores = predict_store(model, store, chunk_frames=chunk_frames, batch_frames=batch_frames,
-                           num_workers=num_workers, progress=progress)
+                           num_workers=num_workers, progress=progress, source=source)
     completed = prediction_rows(ground_truth, scores, fill_score)
     gt_csv = write_ava_csv(ground_truth, out / "ground_truth.csv")
     pred_csv = write_ava_csv(completed.frame, out / "predictions.csv", predictions=True)
     categories = read_categories(categories_file) if categories_file else store_categories(store)
     result = score_csv(gt_csv, pred_csv, categories or None)
     metrics = result.to_dict()
-    metrics.update(checkpoint=str(checkpoint), store=str(store.path), split=store.manifest.get("split", split),
-                   dataset=store.manifest.get("dataset"), model_config=ckpt.get("model_config"),
-                   trained_steps=(ckpt.get("progress") or {}).get("step"), asd_explain_version=__version__,
+    metrics.update(store=str(store.path), split=store.manifest.get("split", split),
+                   dataset=store.manifest.get("dataset"), asd_explain_version=__version__,
                    ground_truth_files=[str(f) for f in ground_truth_files or []] or None,
-                   **completed.report())
+                   **provenance, **completed.report())
     metrics_json = out / "metrics.json"
     atomic_write_text(metrics_json, json.dumps(metrics, indent=2, default=_json_default) + "\n")
     return EvaluationResult(metrics, pred_csv, gt_csv, metrics_json)

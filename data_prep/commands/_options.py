@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import click
 
+from asd_explain.media.crops import BodyFromFace
+
 from ..categories import Categories
-from ..crops import BodyFromFace
 from ..prepare import parse_shard, prepare_store
 from ..settings import PrepSettings, parse_size
 
@@ -50,7 +51,7 @@ def common_options(func):
 
 
 def run_prepare(dataset: str, body_source: str, options: dict, body_annotations=None,
-                body_rule: BodyFromFace | None = None) -> None:
+                body_rule: BodyFromFace | None = None, time_offset_s: float = 0.0) -> None:
     """Build settings from the options, prepare, print the report; errors become one-line click errors."""
     try:
         settings = PrepSettings(
@@ -58,7 +59,8 @@ def run_prepare(dataset: str, body_source: str, options: dict, body_annotations=
             body_size=parse_size(options["body_size"]), body_colour=options["body_colour"],
             body_source=body_source, body_from_face=body_rule or BodyFromFace(),
             image_codec=options["image_codec"], jpeg_quality=options["jpeg_quality"],
-            decoder=options["decoder"], resize=options["resize"], face_crop=options["face_crop"],
+            decoder=options["decoder"], resize=options["resize"], time_offset_s=time_offset_s,
+            face_crop=options["face_crop"],
         )
         report = prepare_store(
             dataset, options["videos"], options["annotations"], options["out"], split=options["split"],

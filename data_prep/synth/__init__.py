@@ -5,9 +5,10 @@
 with WASD-like categories and, per video, an evidence file (mouth/gesture boxes, mouth opening,
 voice activity). See docs/synth.md.
 """
+from asd_explain.data.evidence import load_evidence
+
 from .config import CATEGORIES, FPS_CHOICES, GENERATOR_VERSION, PRESETS, SAMPLE_RATE_HZ
 from .corpus import CorpusError, generate_corpus
-from .evidence import load_evidence
 
 __all__ = ["CATEGORIES", "FPS_CHOICES", "GENERATOR_VERSION", "PRESETS", "SAMPLE_RATE_HZ", "CorpusError",
            "generate_corpus", "load_evidence"]

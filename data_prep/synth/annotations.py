@@ -15,11 +15,12 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from asd_explain.atomic import atomic_write
 
 from .config import LABELS
 
@@ -75,11 +76,9 @@ def csv_text(rows: Iterable[Sequence[str]], header: Sequence[str] | None) -> str
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write via a temporary name in the same folder, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    """Write ``text`` (UTF-8) through ``atomic_write``."""
+    with atomic_write(path, "w") as handle:
+        handle.write(text)
 
 
 def write_per_video_csv(path: Path, rows: Sequence[Sequence[str]]) -> None:

@@ -22,6 +22,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from asd_explain.data.evidence import load_evidence
+
 from .annotations import annotation_rows, write_merged_csv, write_text_atomic
 from .config import (
     FPS_CHOICES,
@@ -34,7 +36,6 @@ from .config import (
     parse_fps,
     parse_size,
 )
-from .evidence import load_evidence
 
 log = logging.getLogger(__name__)
 DEFAULTS = {"videos": 12, "seconds": 10.0, "size": (640, 360)}

@@ -6,7 +6,6 @@ temporary name and renamed when complete. Same frames -> same bitstream (see ``w
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from fractions import Fraction
 from pathlib import Path
@@ -14,7 +13,8 @@ from pathlib import Path
 import av
 import numpy as np
 
-from ..media import open_av
+from asd_explain.atomic import atomic_path
+from asd_explain.media.decode import open_av
 
 AUDIO_FRAME_SAMPLES = 1024
 
@@ -22,10 +22,8 @@ AUDIO_FRAME_SAMPLES = 1024
 def write_mp4(path: Path, frames: Iterable[np.ndarray], audio: np.ndarray, *, fps: Fraction, width: int,
               height: int, sample_rate_hz: int, crf: int = 22, preset: str = "veryfast") -> int:
     """Encode RGB frames (H, W, 3) uint8 and mono float32 ``audio`` (N,) into ``path``; returns frame count."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     count = 0
-    try:
+    with atomic_path(path) as tmp:
         with open_av(tmp, mode="w", format="mp4") as container:
             video = container.add_stream("libx264", rate=fps)
             video.width, video.height, video.pix_fmt = width, height, "yuv420p"
@@ -48,10 +46,6 @@ def write_mp4(path: Path, frames: Iterable[np.ndarray], audio: np.ndarray, *, fp
             container.mux(video.encode(None))
             _encode_audio(container, sound, samples, cursor, len(samples))
             container.mux(sound.encode(None))
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return count
 
 

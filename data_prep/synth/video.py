@@ -6,7 +6,6 @@ the corpus holds and however many workers make it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,27 +15,14 @@ from .config import ACTIVITY_RATE_HZ, LABEL_ID, SAMPLE_RATE_HZ, VideoSpec
 from .evidence import write_evidence
 from .media import write_mp4
 from .motion import Motion, make_motion
+from .plan import VideoPlan
 from .render import draw_arms, draw_body, draw_head, draw_microphone, finish_frame, noise_frames, person_geometry
-from .scene import Camera, Person, camera_path, make_background, make_camera, make_people, n_people_for
-from .speech import OFFSCREEN, SpeechPlan, activity, envelope, plan_speech
+from .scene import Person, camera_path, make_background, make_camera, make_people, n_people_for
+from .speech import OFFSCREEN, activity, envelope, plan_speech
 from .voices import mix_soundtrack, random_voice, voice_dominance_masks
 
 BOX_NAMES = ("face_box", "mouth_box", "gesture_box", "body_box")
 VOICE_MASK_MELS = 40  # mel bands of the voice masks: the default log-mel features'
-
-
-@dataclass
-class VideoPlan:
-    spec: VideoSpec
-    people: list[Person]
-    camera: Camera
-    cam_path: np.ndarray  # (F, 2) pixels
-    background: np.ndarray  # (H', W', 3) uint8, drawn at render scale with margin
-    speech: SpeechPlan
-    motion: Motion
-    audio: np.ndarray  # (N,) float32
-    voices: np.ndarray  # (P, N) float64: each person's audible speech as it is in ``audio``
-    noise: list[tuple[np.ndarray, np.ndarray]]
 
 
 def plan_video(spec: VideoSpec) -> VideoPlan:

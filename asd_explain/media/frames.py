@@ -24,7 +24,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from .media import MediaError, _short, open_av
+from .decode import MediaError, _short, open_av
 
 BACKENDS = ("pyav", "decord")
 SEEK_GAP_S = 5.0

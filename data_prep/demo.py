@@ -1,5 +1,9 @@
 """``asd-explain demo``: the embedded default job, offline, end to end.
 
+The command lives here because it needs the synthetic-corpus generator and the store preparation; data_prep
+adds it to the ``asd-explain`` CLI through the ``asd_explain.commands`` entry-point group (setup.cfg), so
+the library never imports data_prep.
+
 Audio-visual (default): generate a small synthetic speaking corpus (train and val from different seeds),
 prepare both into a track store, train the face + body + audio model briefly, score the val store with
 the official AP, and explain one held-out video (MP4, CSV, JSON, PNG). ``--kind image`` runs the image
@@ -11,6 +15,8 @@ import json
 from pathlib import Path
 
 import click
+
+DEMO_CONFIG = "train_synth.yaml"  # shipped with the package (asd_explain.resources)
 
 
 @click.command("demo")
@@ -28,14 +34,15 @@ def command(kind: str, out: str, minutes: float, device: str) -> None:
 
 
 def _av_demo(root: Path, minutes: float, device: str) -> None:
-    from data_prep.categories import Categories
-    from data_prep.prepare import prepare_store
-    from data_prep.settings import PrepSettings
-    from data_prep.synth import generate_corpus
+    from asd_explain.pipeline.explain_video import ExplainVideoOptions, explain_video
+    from asd_explain.resources import shipped_config
+    from asd_explain.train.evaluate import evaluate_checkpoint
+    from asd_explain.train.recipe import load_train_config, train_on_store
 
-    from ..pipeline.explain_video import ExplainVideoOptions, explain_video
-    from ..train.evaluate import evaluate_checkpoint
-    from ..train.recipe import load_train_config, train_on_store
+    from .categories import Categories
+    from .prepare import prepare_store
+    from .settings import PrepSettings
+    from .synth import generate_corpus
 
     click.echo("[1/5] generating the synthetic corpus (train: seed 1, val: seed 2)")
     corpora = {}
@@ -50,15 +57,13 @@ def _av_demo(root: Path, minutes: float, device: str) -> None:
                                categories=Categories.load(str(corpus / "metadata.csv")), progress=False)
         click.echo(f"      {split}: {report.rows_stored} of {report.rows_in} annotated rows stored")
     click.echo(f"[3/5] training face + body + audio with SE for at most {minutes:g} minutes")
-    config_path = Path(__file__).resolve().parents[2] / "configs" / "train_synth.yaml"
+    config_path = shipped_config(DEMO_CONFIG)
     # Minutes, not the recipe's 15: modality dropout, its blank-share loss and the gate loss slow the first
     # few dozen steps (2 min: val AP 0.72 with all three, 0.78 with gate_l1 alone), so the demo trains without.
     overrides = {"data.store": str(root / "store"), "run_dir": str(root / "run"), "device": device,
                  "optim.max_time_s": minutes * 60, "progress": True,
                  "data.modality_dropout": 0.0, "blank_gate_weight": 0.0, "gate_l1": 0.0}
-    config = load_train_config(config_path, overrides=overrides) if config_path.exists() else None
-    if config is None:
-        raise click.ClickException(f"{config_path}: training config not found (run from a source checkout)")
+    config = load_train_config(config_path, overrides=overrides)
     result = train_on_store(config)
     checkpoint = result.best_checkpoint or result.last_checkpoint
     click.echo("[4/5] scoring the val store with the official AVA AP")
@@ -75,9 +80,9 @@ def _av_demo(root: Path, minutes: float, device: str) -> None:
 
 
 def _image_demo(root: Path, device: str) -> None:
-    from ..config import config_from_dict
-    from ..image.explain import explain_classifier
-    from ..image.recipe import ImageRunConfig, evaluate_classifier, train_classifier
+    from asd_explain.config import config_from_dict
+    from asd_explain.image.explain import explain_classifier
+    from asd_explain.image.recipe import ImageRunConfig, evaluate_classifier, train_classifier
 
     cfg = config_from_dict(ImageRunConfig, {
         "data": {"dataset": "shapes", "train_count": 3000, "val_count": 300},

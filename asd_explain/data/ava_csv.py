@@ -316,7 +316,8 @@ def annotation_files(path: str | os.PathLike, split: str | None = None, *, body:
 
     A file is itself. In a folder, for face rows: ``<split>_orig.csv`` when it exists, else every
     ``*-activespeaker.csv`` below it (sorted), else every ``*.csv`` directly in it that is neither a body
-    file nor a ``*_loader.csv`` (with ``split``: not the files named for another split, ``train_*`` etc.). For body rows (``body=True``):
+    file nor a ``*_loader.csv`` (with ``split``: not the files named for another split, ``train_*`` etc.).
+    For body rows (``body=True``):
     ``<split>_orig_body.csv`` or ``<split>_body_orig.csv`` (WASD ships both names) when one exists, else every
     body file (``*_orig_body.csv``, ``*_body_orig.csv``, ``*_body.csv``; with ``split``: of that split).
     """
