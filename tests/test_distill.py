@@ -184,3 +184,33 @@ def test_a_silent_video_never_keeps_its_own_audio(setup):
     assert kinds <= {"swapped", "silence"} and kinds
     faces = augment_faces(tracks[0].faces, rng, CFG.augment)
     assert faces.shape == tracks[0].faces.shape and faces.dtype == np.uint8
+
+
+def test_face_heatmaps_default_is_the_excitation_weighted_channel_mean(setup):
+    from asd_explain.distill import track_face_heatmaps
+    from asd_explain.distill.maps import face_heatmaps
+    from asd_explain.explain.av_se import resize_maps
+
+    path, _, tracks = setup
+    model, _ = perturbed(CFG, path)
+    track = tracks[0]
+    heat, logits = track_face_heatmaps(model, track.faces[:20], track.mfcc[:80])
+    assert heat.shape == (20, 32, 32) and logits.shape == (20,)
+    assert np.allclose(heat.reshape(20, -1).max(1), 1.0) and np.allclose(heat.reshape(20, -1).min(1), 0.0)
+    faces = model.preprocessing.normalise_faces(torch.from_numpy(track.faces[:20]))[None]
+    maps = feature_maps(model, faces, torch.from_numpy(track.mfcc[:80])[None])
+    gate = model.se_blocks()["face"].gate(maps.face)
+    manual = resize_maps((maps.face * gate[..., None, None]).mean(1)[0], (32, 32), "bicubic")
+    assert torch.allclose(face_heatmaps(model, maps, "all-weighted", 32), manual, atol=1e-5)
+    centre = face_heatmaps(model, maps, "centre", 32)
+    assert centre[0].argmax() // 32 in (15, 16) and centre[0].argmax() % 32 in (15, 16)
+
+
+def test_real_check_helpers():
+    from asd_explain.distill.real_check import lip_boxes, parse_segments, speech_labels
+
+    segments = parse_segments("0-2.5, 3.5-4.7")
+    assert segments == [(0.0, 2.5), (3.5, 4.7)]
+    assert speech_labels(np.array([0.0, 2.5, 3.0, 4.0, 5.0]), segments).tolist() == [True, False, False, True, False]
+    lips = np.array([[10.0, 20.0, 30.0, 28.0]])  # height 8, grown by 4 on every side
+    assert np.allclose(lip_boxes(lips + np.array([[-4, -4, 4, 4]])), lips)

@@ -9,17 +9,10 @@ Scores (speaking logit, class 1) of teacher (published model, SE bypassed) and s
 SE blocks), both from the same encoder maps: ``plain`` = one forward over the whole track; ``authors`` = the
 authors' multi-duration averaging (windows of 1..6 s, ``AUTHORS_DURATIONS_S``, the authors' trim).
 
-Face heatmaps (whole-track forward, per frame, 112 px), each scored by mouth pointing on speaking frames
-with a mouth region (``metrics.mouth.mouth_pointing``):
-  paper            channels above mean + 1.282 std of the frame's face excitation, mean of their SE-scaled
-                   maps, bicubic (the paper's rule);
-  paper-bilinear   the same, bilinear;
-  all-weighted     every channel's SE-scaled map weighted by its excitation, bicubic;
-  motion           the paper's channels, each SE-scaled channel's standard deviation over 25 frames (1 s)
-                   around the frame (the toolkit's ``motion`` reference), bicubic;
-  no-se            the teacher's view: the mean of all channels (every gate 1), bicubic: what SE adds;
-  centre           no model: the maximum at the crop's centre. The authors' crop is centred 0.4 box
-                   half-sizes below the face box centre, near the mouth, so this is the level to beat.
+Face heatmaps (whole-track forward, per frame, 112 px; ``maps.face_heatmaps``), each scored by mouth pointing
+on speaking frames with a mouth region (``metrics.mouth.mouth_pointing``), and on the lip landmarks' own
+box (``pointing_lips``, the region before it was grown: a stricter target). Variants (``maps.py``): the toolkit's
+``MapSettings`` applied to the face block, and two baselines without SE (``maps.MAP_VARIANTS``).
 """
 from __future__ import annotations
 
@@ -31,14 +24,12 @@ import numpy as np
 import torch
 from sklearn.metrics import roc_auc_score
 
-from ..explain.av import MOTION_WINDOW_FRAMES, _local_std, resize_maps
 from ..explain.se_maps import DEFAULT_Z, select_channels
 from ..metrics.mouth import mouth_pointing
 from ..pretrained_inputs.multi_duration import AUTHORS_DURATIONS_S, common_length, window_starts
 from .evaluation import agreement
 from .forward import FeatureMaps, audio_feature_map, face_feature_map, student_logits, teacher_logits
-
-MAP_VARIANTS = ("paper", "paper-bilinear", "all-weighted", "motion", "no-se", "centre")
+from .maps import MAP_VARIANTS, face_heatmaps
 
 
 def parse_segments(text: str) -> list[tuple[float, float]]:
@@ -82,33 +73,6 @@ def paired_authors_scores(model, faces: np.ndarray, mfcc: np.ndarray,
     return np.mean(runs_t, 0), np.mean(runs_s, 0)
 
 
-@torch.no_grad()
-def face_heatmaps(model, maps: FeatureMaps, variant: str, size: int = 112) -> torch.Tensor:
-    """(T, size, size) face heatmaps of one whole track (see the module docstring for the variants)."""
-    fmap = maps.face  # (1, 128, T, 14, 14)
-    gate = model.se_blocks()["face"].gate(fmap)  # (1, 128, T)
-    scaled = fmap * gate[..., None, None]
-    if variant == "centre":
-        yy, xx = torch.meshgrid(torch.arange(size) - (size - 1) / 2, torch.arange(size) - (size - 1) / 2,
-                                indexing="ij")
-        return (-(yy ** 2 + xx ** 2)).float().expand(fmap.shape[2], size, size)
-    if variant == "no-se":
-        small = fmap.mean(1)
-    elif variant == "all-weighted":
-        small = (scaled * (gate / gate.sum(1, keepdim=True))[..., None, None]).sum(1)
-    else:
-        kept, _ = select_channels(gate, z=DEFAULT_Z)
-        weights = kept.float() / kept.float().sum(1, keepdim=True)
-        source = scaled
-        if variant == "motion":
-            source = _local_std(scaled, [fmap.shape[2]], 2, MOTION_WINDOW_FRAMES, fmap.shape[2])
-        elif variant not in ("paper", "paper-bilinear"):
-            raise ValueError(f"unknown map variant {variant!r} (valid: {', '.join(MAP_VARIANTS)})")
-        small = (source * weights[..., None, None]).sum(1)
-    mode = "bilinear" if variant == "paper-bilinear" else "bicubic"
-    return resize_maps(small[0].float(), (size, size), mode)
-
-
 def check_track(model, track_path: str | Path, segments: list[tuple[float, float]],
                 variants=MAP_VARIANTS, authors: bool = True) -> dict:
     """All checks on one prepared track (see the module docstring); a dict of plain numbers."""
@@ -131,12 +95,23 @@ def check_track(model, track_path: str | Path, segments: list[tuple[float, float
     speaking = labels & np.isfinite(regions).all(1)
     area = (regions[:, 2] - regions[:, 0] + 1) * (regions[:, 3] - regions[:, 1] + 1) / 112.0 ** 2
     out["mouth_region_area_fraction"] = float(np.nanmean(np.where(speaking, area, np.nan)))
-    out["pointing"] = {}
+    lips = lip_boxes(regions)
+    out["pointing"], out["pointing_lips"] = {}, {}
     for variant in variants:
-        hits, valid = mouth_pointing(face_heatmaps(model, maps, variant), regions)
-        out["pointing"][variant] = float(hits[speaking].mean()) if speaking.any() else float("nan")
+        heat = face_heatmaps(model, maps, variant)
+        for key, boxes in (("pointing", regions), ("pointing_lips", lips)):
+            hits, _ = mouth_pointing(heat, boxes)
+            out[key][variant] = float(hits[speaking].mean()) if speaking.any() else float("nan")
     out["pointing_frames"] = int(speaking.sum())
     return out
+
+
+def lip_boxes(regions: np.ndarray) -> np.ndarray:
+    """The lip landmarks' own box from the mouth region (which is that box grown by half its height on
+    every side, so its height is twice the box's): a stricter target."""
+    regions = np.asarray(regions, np.float64)
+    shrink = (regions[:, 3] - regions[:, 1])[:, None] / 4
+    return regions + np.concatenate([shrink, shrink, -shrink, -shrink], axis=1)
 
 
 def _scores(teacher: np.ndarray, student: np.ndarray, labels: np.ndarray) -> dict[str, float]:
