@@ -50,7 +50,7 @@ def tiny_track(name: str, frames: int, seed: int, model, has_audio: bool = True)
     amp = np.repeat(envelope, 640) * (3000 if has_audio else 0)
     audio = (amp * np.sin(2 * np.pi * (180 + 20 * seed) * samples)).astype(np.int16)
     mfcc = track_mfcc(audio, frames)
-    return Track(name, f"{name}.mp4", faces, audio, mfcc, whole_track_logits(model, faces, mfcc), has_audio)
+    return Track(name, f"{name}.mp4", faces, audio, mfcc, has_audio, whole_track_logits(model, faces, mfcc))
 
 
 CFG = DistillConfig(steps=6, clips_per_step=2, clip_s=(0.8, 1.6), lr=2e-2, eval_every=3, checkpoint_every=2,

@@ -13,9 +13,10 @@ Training then runs only the audio encoder and the small part after the SE blocks
 
 Cache (in ``RUN/tracks/``): one ``<video key>.json`` per video (what was found, or why it was skipped) and
 one ``<video key>_t<track>.npz`` per kept track: faces (T, 112, 112) uint8, audio (640 T,) int16, mfcc
-(4T, 13) float32, teacher_logits (T, 2) float32 (the published model's whole-track forward, in windows of
-at most ``TEACHER_WINDOW_FRAMES``), has_audio (); ``<track>_maps<K>_s<seed>.npz``: face_maps. A bad video
-is reported (one line) and skipped.
+(4T, 13) float32, has_audio () - all independent of the model; and per model (``<tag>`` = name + the
+weights' sha256 prefix) ``<video key>_t<track>_<tag>_maps<K>_s<seed>.npz``: face_maps and teacher_logits
+(T, 2) float32 (the published model's whole-track forward, in windows of at most
+``TEACHER_WINDOW_FRAMES``). A bad video is reported (one line) and skipped.
 """
 from __future__ import annotations
 
@@ -49,8 +50,8 @@ class Track:
     faces: np.ndarray
     audio: np.ndarray
     mfcc: np.ndarray
-    teacher_logits: np.ndarray
     has_audio: bool
+    teacher_logits: np.ndarray | None = None
     face_maps: np.ndarray | None = None
 
     def __len__(self) -> int:
@@ -125,7 +126,7 @@ def whole_track_logits(model, faces: np.ndarray, mfcc: np.ndarray) -> np.ndarray
     return torch.cat(out).numpy()
 
 
-def load_or_prepare(videos: list[Path], cache_dir: Path, teacher, *, min_frames: int,
+def load_or_prepare(videos: list[Path], cache_dir: Path, *, min_frames: int,
                     prep: AuthorsPrepConfig | None = None, progress: bool = True,
                     report: Callable[[str], None] = print) -> list[Track]:
     """Every kept track of ``videos``, prepared on first use and read from ``cache_dir`` afterwards."""
@@ -136,16 +137,16 @@ def load_or_prepare(videos: list[Path], cache_dir: Path, teacher, *, min_frames:
         key = video_key(path)
         index = cache_dir / f"{key}.json"
         if not index.exists():
-            _prepare_into_cache(path, key, cache_dir, teacher, min_frames, prep, progress, report)
+            _prepare_into_cache(path, key, cache_dir, min_frames, prep, progress, report)
         info = json.loads(index.read_text()) if index.exists() else {"tracks": []}
         for name in info["tracks"]:
             with np.load(cache_dir / name) as data:
                 tracks.append(Track(name, str(path), data["faces"], data["audio"], data["mfcc"],
-                                    data["teacher_logits"], bool(data["has_audio"])))
+                                    bool(data["has_audio"])))
     return tracks
 
 
-def _prepare_into_cache(path: Path, key: str, cache_dir: Path, teacher, min_frames: int,
+def _prepare_into_cache(path: Path, key: str, cache_dir: Path, min_frames: int,
                         prep: AuthorsPrepConfig, progress: bool, report: Callable[[str], None]) -> None:
     try:
         prepared, has_audio = prepare_video(path, prep, progress)
@@ -157,11 +158,9 @@ def _prepare_into_cache(path: Path, key: str, cache_dir: Path, teacher, min_fram
     for track in prepared:
         if len(track) < min_frames:
             continue
-        mfcc = track_mfcc(track.audio, len(track))
-        logits = whole_track_logits(teacher, track.faces, mfcc)
         name = f"{key}_t{track.track_id}.npz"
-        _atomic_savez(cache_dir / name, faces=track.faces, audio=track.audio, mfcc=mfcc,
-                      teacher_logits=logits, has_audio=np.array(has_audio))
+        _atomic_savez(cache_dir / name, faces=track.faces, audio=track.audio,
+                      mfcc=track_mfcc(track.audio, len(track)), has_audio=np.array(has_audio))
         names.append(name)
     report(f"{path}: {len(names)} track(s) of >= {min_frames} frames ({len(prepared)} found)"
            + ("" if has_audio else ", no audio track: faces only"))
@@ -193,19 +192,37 @@ def face_map_variants(model, faces: np.ndarray, variants: int, rng: np.random.Ge
     return np.stack(out)
 
 
-def attach_face_maps(tracks: list[Track], cache_dir: Path, model, variants: int, seed: int, augment,
+def attach_face_maps(tracks: list[Track], cache_dir: Path, model, tag: str, variants: int, seed: int, augment,
                      progress: bool = True) -> None:
-    """Fill ``track.face_maps`` from ``<track>_maps<K>_s<seed>.npz`` or compute and store them."""
+    """Fill ``track.face_maps`` and ``track.teacher_logits`` from ``<track>_<tag>_maps<K>_s<seed>.npz`` or
+    compute and store them (``tag`` names the model and its weights)."""
     from tqdm import tqdm
 
     cache_dir.mkdir(parents=True, exist_ok=True)
     for track in tqdm(tracks, desc="face maps", unit="track", disable=not progress):
-        path = cache_dir / f"{Path(track.name).stem}_maps{variants}_s{seed}.npz"
+        path = cache_dir / f"{Path(track.name).stem}_{tag}_maps{variants}_s{seed}.npz"
         if path.exists():
             with np.load(path) as data:
-                track.face_maps = data["face_maps"]
+                track.face_maps, track.teacher_logits = data["face_maps"], data["teacher_logits"]
             continue
         digest = int(hashlib.sha256(track.name.encode()).hexdigest()[:8], 16)
         track.face_maps = face_map_variants(model, track.faces, variants,
                                             np.random.default_rng([seed, digest]), augment)
-        _atomic_savez(path, face_maps=track.face_maps)
+        track.teacher_logits = _teacher_whole_track(model, track)
+        _atomic_savez(path, face_maps=track.face_maps, teacher_logits=track.teacher_logits)
+
+
+@torch.no_grad()
+def _teacher_whole_track(model, track: Track) -> np.ndarray:
+    """(T, 2) the published model's logits (SE bypassed) on a whole track, in windows."""
+    from .forward import FeatureMaps, audio_feature_map, face_feature_map, teacher_logits
+
+    out = []
+    for start in range(0, len(track), TEACHER_WINDOW_FRAMES):
+        stop = min(start + TEACHER_WINDOW_FRAMES, len(track))
+        face = model.preprocessing.normalise_faces(torch.from_numpy(track.faces[start:stop]))[None]
+        mfcc = torch.from_numpy(track.mfcc[4 * start:4 * stop])[None].float()
+        maps = FeatureMaps(face_feature_map(model, face.to(model.device)),
+                           audio_feature_map(model, mfcc.to(model.device)))
+        out.append(teacher_logits(model, maps)[0].float().cpu())
+    return torch.cat(out).numpy()

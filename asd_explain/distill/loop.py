@@ -7,8 +7,8 @@ same maps; loss = MSE over both logits of every frame + ``sparsity_weight`` x th
 The distillation term keeps every channel the teacher's decision needs; the sparsity term pulls every
 other channel down, so the excitation becomes selective. Adam on the SE parameters only.
 
-Run folder: ``tracks/`` (prepared tracks + teacher logits, see ``data.py``), ``eval_set.npz``,
-``checkpoints/last.pt`` (every ``checkpoint_every`` steps and at the end; a rerun resumes from it),
+Run folder: ``tracks/`` (prepared tracks; per model their face maps + teacher logits, see ``data.py``),
+``eval_set.npz``, ``checkpoints/last.pt`` (every ``checkpoint_every`` steps and at the end; a rerun resumes from it),
 ``checkpoints/best.pt`` (lowest held-out objective: MSE + sparsity_weight x mean gate), ``log.csv``.
 """
 from __future__ import annotations
@@ -51,7 +51,7 @@ def distill(videos: Iterable[str | Path], run_dir: str | Path, cfg: DistillConfi
     model, sha = student_model(cfg, weights)
     held = {Path(p).resolve() for p in find_videos(holdout_videos)}
     all_videos = find_videos(videos) + sorted(held - set(find_videos(videos)))
-    tracks = load_or_prepare(all_videos, run / "tracks", model, min_frames=int(round(cfg.min_track_s * 25)),
+    tracks = load_or_prepare(all_videos, run / "tracks", min_frames=int(round(cfg.min_track_s * 25)),
                              progress=progress, report=report)
     held_flags = [Path(t.video).resolve() in held for t in tracks]
     return distill_tracks(model, sha, tracks, held_flags, run, cfg, progress=progress, report=report,
@@ -73,7 +73,8 @@ def distill_tracks(model: PretrainedASDModel, weights_sha256: str, tracks: list[
     """The training loop on prepared tracks (``held_flags``: tracks only evaluated); see ``distill``."""
     run, sha = Path(run_dir), weights_sha256
     params = freeze_except_se(model)
-    attach_face_maps(tracks, run / "tracks", model, cfg.face_variants, cfg.seed, cfg.augment, progress)
+    tag = f"{cfg.pretrained}-{sha[:10]}"
+    attach_face_maps(tracks, run / "tracks", model, tag, cfg.face_variants, cfg.seed, cfg.augment, progress)
     starts = [holdout_start(t, cfg, h) for t, h in zip(tracks, held_flags)]
     train = [(t, s) for t, s, h in zip(tracks, starts, held_flags) if not h and s >= 1]
     if not train:
