@@ -21,17 +21,6 @@ SPEECH_S = {"talking_head_1.mp4": [(0.0, 2.5), (3.5, 4.7)],
 FILES = {"light-asd": "pretrain_AVA_CVPR.model", "lr-asd": "pretrain_AVA.model"}
 
 
-def model_fn(model):
-    import torch
-
-    def logits(faces, mfcc):
-        face = model.forward_face(model.preprocessing.normalise_faces(faces.to(torch.uint8)))
-        audio = model.forward_audio(mfcc.float())
-        features = model.forward_temporal(model.forward_fusion({"audio": audio, "face": face}))
-        return model.forward_head(features)[..., 1]
-    return logits
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--json", action="store_true")
@@ -45,6 +34,7 @@ def main() -> None:
         AUTHORS_DURATIONS_S,
         LISTED_DURATIONS_S,
         multi_duration_scores,
+        staged_model_fn,
     )
     from asd_explain.pretrained_inputs.prepare import AuthorsPrepConfig, prepare_authors_tracks
 
@@ -59,7 +49,7 @@ def main() -> None:
             faces, mfcc = torch.from_numpy(track.faces)[None], torch.from_numpy(track.authors_mfcc())[None]
             for name, model in models.items():
                 for label, durations in (("durations_1_to_6", AUTHORS_DURATIONS_S), ("listed_11", LISTED_DURATIONS_S)):
-                    scores = multi_duration_scores(model_fn(model), faces, mfcc, durations)
+                    scores = multi_duration_scores(staged_model_fn(model), faces, mfcc, durations)
                     times = track.timestamps_s[:len(scores)]
                     speaking = np.zeros(len(times), bool)
                     for start, end in segments:
