@@ -91,7 +91,8 @@ def test_store_missing_a_video_still_gives_an_official_predictions_file(tmp_path
     from data_prep.prepare import prepare_store
     from data_prep.synth import generate_corpus
 
-    corpus = generate_corpus(tmp_path / "corpus", preset="tiny", seed=7, split="val", progress=False)
+    corpus = generate_corpus(tmp_path / "corpus", preset="tiny", seed=7, split="val", workers=1,
+                             progress=False)
     videos = sorted((corpus / "videos").glob("*.mp4"))
     kept = tmp_path / "videos"
     kept.mkdir()

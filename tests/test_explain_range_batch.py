@@ -35,7 +35,7 @@ def checkpoint(tmp_path_factory):
 def corpus(tmp_path_factory):
     from data_prep.synth import generate_corpus
 
-    return generate_corpus(tmp_path_factory.mktemp("synth"), preset="tiny", videos=3, seconds=4.0, seed=21,
+    return generate_corpus(tmp_path_factory.mktemp("synth"), preset="tiny", videos=3, seconds=4.0, seed=21, workers=1,
                            progress=False)
 
 
