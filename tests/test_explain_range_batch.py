@@ -12,23 +12,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from asd_explain.metrics.ava_scoring import read_ava_csv
-from asd_explain.models.asd_model import ASDModel
-from asd_explain.models.config import ModelConfig
 from asd_explain.pipeline.explain_video import ExplainVideoOptions, explain_video
-from asd_explain.train.checkpoint import atomic_torch_save, make_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("ckpt") / "untrained.pt"
-    atomic_torch_save(make_checkpoint(ASDModel(ModelConfig())), path)
-    return path
+def checkpoint(untrained_checkpoint):
+    return untrained_checkpoint
 
 
 @pytest.fixture(scope="module")
