@@ -22,6 +22,9 @@ from .options import map_settings_options
 @click.option("--method", default="se", show_default=True,
               help="The explainer: se (SE maps with the map options), se-clipmean, se-speaking, se-motion, or a "
                    "grad-cam baseline (gradcam, gradcam++, eigengradcam, fullgrad; maps only, no importance).")
+@click.option("--audio", "audio_file", type=click.Path(exists=True, dir_okay=False),
+              help="Use this audio file (wav, flac, mp3, ...; decoded with PyAV, time 0 = the first frame) instead "
+                   "of the video's soundtrack.")
 @click.option("--start", "start_s", type=float, default=None,
               help="Explain from this time (s; decoding starts from a seek, outputs keep absolute times).")
 @click.option("--end", "end_s", type=float, default=None, help="Explain up to this time (s).")
@@ -31,8 +34,8 @@ from .options import map_settings_options
               help="x264 preset of the MP4 (faster presets: bigger files at the same quality).")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def command(videos, checkpoint, out, boxes_csv, video_id, detector, detect_every, settings, method, start_s, end_s,
-            no_render, encode_preset, device, quiet) -> None:
+def command(videos, checkpoint, out, boxes_csv, video_id, detector, detect_every, settings, method, audio_file,
+            start_s, end_s, no_render, encode_preset, device, quiet) -> None:
     """Detect and track faces (or read --boxes), score every face per frame, and explain the scores with
     face/body heatmaps, spectrogram attention and modality shares (MP4, CSV, JSON, PNG in --out).
 
@@ -44,7 +47,7 @@ def command(videos, checkpoint, out, boxes_csv, video_id, detector, detect_every
     options = ExplainVideoOptions(detector=detector, detect_every=detect_every, boxes_csv=boxes_csv,
                                   video_id=video_id, maps=settings, method=method, render=not no_render,
                                   encode_preset=encode_preset, device=device, progress=not quiet,
-                                  start_s=start_s, end_s=end_s)
+                                  start_s=start_s, end_s=end_s, audio_file=audio_file)
     if len(videos) > 1 or os.path.isdir(videos[0]):
         _explain_many(videos, checkpoint, out, options, video_id)
         return
