@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from asd_explain import cli as cli_package
 from asd_explain.cli import registry
 from asd_explain.cli.main import cli
+from asd_explain.explain.map_settings import MapSettings
 from asd_explain.metrics.ava_scoring import read_ava_csv
 from asd_explain.models.asd_model import ASDModel
 from asd_explain.models.config import ModelConfig
@@ -68,6 +69,11 @@ def test_boxes_from_csv_give_one_score_row_per_annotated_row(corpus, checkpoint,
     assert (n_frames, rate, audio) == (source_frames, source_rate, ["aac"])
     assert summary["faces_found"] and len(summary["tracks"]) == gt.entity_id.nunique()
     assert set(summary["tracks"][0]["modality_shares"]) == {"audio", "face", "body"}
+    importance = summary["tracks"][0]["modality_importance"]
+    assert set(importance) == {"se_mass", "kept_channels", "occlusion"}
+    assert importance["se_mass"] == summary["tracks"][0]["modality_shares"]
+    assert all(set(v) == {"audio", "face", "body"} for v in importance.values())
+    assert sum(importance["kept_channels"].values()) == pytest.approx(1.0, abs=1e-3)
     assert (tmp_path / "summary.png").stat().st_size > 10_000
     saved = json.loads((tmp_path / "summary.json").read_text())
     assert saved["frames_with_a_track"] == saved["frames"] == source_frames
@@ -78,7 +84,8 @@ def test_map_references_change_the_maps_not_the_scores(corpus, checkpoint, tmp_p
     base = dict(boxes_csv=str(corpus / "annotations"), progress=False, render=False)
     explain_video(video, checkpoint, tmp_path / "zero", ExplainVideoOptions(**base))
     summary = explain_video(video, checkpoint, tmp_path / "sp", ExplainVideoOptions(
-        **base, reference="motion", audio_reference="speaking", body_reference="clip-mean", motion_window=13))
+        **base, maps=MapSettings(reference="motion", audio_reference="speaking", body_reference="clip-mean",
+                                 motion_window=13)))
     assert summary["settings"]["reference"] == "motion" and summary["settings"]["audio_reference"] == "speaking"
     assert summary["settings"]["body_reference"] == "clip-mean" and summary["settings"]["motion_window"] == 13
     assert (tmp_path / "zero" / "scores.csv").read_bytes() == (tmp_path / "sp" / "scores.csv").read_bytes()

@@ -5,7 +5,7 @@ import json
 
 import click
 
-from .options import se_map_options
+from .options import map_settings_options
 
 
 @click.command("explain")
@@ -17,26 +17,23 @@ from .options import se_map_options
 @click.option("--video-id", help="Video id in --boxes rows and output CSV (default: the file name stem).")
 @click.option("--detector", default="dlib", show_default=True, help="Face detector: dlib or haar.")
 @click.option("--detect-every", type=int, help="Run the detector every N frames (default: about 6 per second).")
-@se_map_options
+@map_settings_options
 @click.option("--no-render", is_flag=True, help="Skip the MP4 and PNG; write scores and JSON only.")
 @click.option("--encode-preset", default="superfast", show_default=True,
               type=click.Choice(["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"]),
               help="x264 preset of the MP4 (faster presets: bigger files at the same quality).")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def command(video, checkpoint, out, boxes_csv, video_id, detector, detect_every, z, top_percent, interpolation,
-            reference, audio_reference, body_reference, motion_window, no_render, encode_preset, device, quiet) -> None:
+def command(video, checkpoint, out, boxes_csv, video_id, detector, detect_every, settings, no_render, encode_preset,
+            device, quiet) -> None:
     """Detect and track faces (or read --boxes), score every face per frame, and explain the scores with
     face/body heatmaps, spectrogram attention and modality shares (MP4, CSV, JSON, PNG in --out)."""
     from ..pipeline.explain_video import ExplainVideoOptions, explain_video
     from ..train.checkpoint import CheckpointError
 
     options = ExplainVideoOptions(detector=detector, detect_every=detect_every, boxes_csv=boxes_csv,
-                                  video_id=video_id, z=z, top_percent=top_percent, interpolation=interpolation,
-                                  reference=reference, audio_reference=audio_reference,
-                                  body_reference=body_reference, motion_window=motion_window,
-                                  render=not no_render, encode_preset=encode_preset, device=device,
-                                  progress=not quiet)
+                                  video_id=video_id, maps=settings, render=not no_render,
+                                  encode_preset=encode_preset, device=device, progress=not quiet)
     try:
         summary = explain_video(video, checkpoint, out, options)
     except (ValueError, FileNotFoundError, CheckpointError) as err:

@@ -153,3 +153,12 @@ def _centred_windows_torch(signal: torch.Tensor, centres_s: np.ndarray, window: 
         signal = torch.nn.functional.pad(signal, (left, right))
     index = torch.from_numpy((starts + left)[:, None] + np.arange(window)[None, :]).to(signal.device)
     return signal[:, index]
+
+
+@lru_cache(maxsize=8)
+def silence_features(config: AudioFeatureConfig = AudioFeatureConfig()) -> np.ndarray:
+    """``(F,) float32``: the features of an all-zero waveform (the same in every audio frame)."""
+    fps = 25.0
+    samples = np.zeros(int(round(config.sample_rate_hz / fps)) * 2, dtype=np.int16)
+    features = audio_features(samples, np.array([0.5 / fps]), fps, config)
+    return features[0].copy()

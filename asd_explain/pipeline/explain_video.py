@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,9 @@ import torch
 
 from ..config import atomic_write_text
 from ..data.audio_features import AudioFeatureConfig, audio_features
-from ..explain.av import MOTION_WINDOW_FRAMES, explain_tracks
+from ..explain.av import explain_tracks
+from ..explain.importance import track_importance
+from ..explain.map_settings import MapSettings
 from ..media.decode import MediaError, decode_audio, open_av, probe_streams
 from ..media.frames import open_video
 from ..metrics.ava_csv import PREDICTION_COLUMNS, write_ava_csv
@@ -42,13 +44,7 @@ class ExplainVideoOptions:
     detect_every: int | None = None
     boxes_csv: str | None = None
     video_id: str | None = None
-    z: float = 1.282
-    top_percent: float | None = None
-    interpolation: str = "bicubic"
-    reference: str = "zero"              # map reference (``explain.av.explain_av_batch``)
-    audio_reference: str | None = None   # the spectrogram attention's, when it differs (None = reference)
-    body_reference: str | None = None    # the body maps', when it differs from the face maps' (None = reference)
-    motion_window: int = MOTION_WINDOW_FRAMES  # frames of the "motion" reference's window
+    maps: MapSettings = field(default_factory=MapSettings)  # how the SE maps and importance are made
     chunk_frames: int = 256
     render: bool = True
     encode_preset: str = "superfast"  # x264 preset of the MP4 (veryfast: ~1.5x slower, ~2/3 of the size)
@@ -96,11 +92,10 @@ def explain_video(video: str | Path, checkpoint: str | Path, out_dir: str | Path
         model, [{"face": t.face, "body": t.body, "audio": t.audio, "timestamps_s": t.timestamps_s, "fps": frames.fps,
                  "entity_id": t.entity_id} for t in inputs],
         workers=_inference_workers(model), threads_per_worker=1 if model.device.type == "cpu" else None,
-        chunk_frames=opts.chunk_frames, z=opts.z, top_percent=opts.top_percent,
-        interpolation=opts.interpolation, reference=opts.reference, audio_reference=opts.audio_reference,
-        body_reference=opts.body_reference, motion_window=opts.motion_window)
+        chunk_frames=opts.chunk_frames, settings=opts.maps)
     results = [TrackResult(track, expl.scores, expl.face_maps, expl.body_maps, expl.audio_attention,
-                           expl.modality_shares or None) for track, expl in zip(inputs, explanations)]
+                           expl.modality_shares or None, expl.importance or None)
+               for track, expl in zip(inputs, explanations)]
     clock.lap("model")
     out.mkdir(parents=True, exist_ok=True)
     _write_scores(out / "scores.csv", video_id, results, tracks)
@@ -232,6 +227,8 @@ def _summary(video, video_id, frames, streams, source, results, notes, outputs, 
             "mean_score": round(float(r.scores.mean()), 4),
             "speaking_segments": speaking_segments(r.inputs.timestamps_s, r.scores, frames.fps),
             "modality_shares": shares,
+            "modality_importance": {kind: {m: round(v, 4) for m, v in values.items()}
+                                    for kind, values in track_importance(r.importance or {}).items()},
         })
     duration = float(len(frames) / frames.fps)
     return {
@@ -239,10 +236,6 @@ def _summary(video, video_id, frames, streams, source, results, notes, outputs, 
         "width": frames.width, "height": frames.height, "duration_s": round(duration, 3),
         "has_audio": streams.has_audio, "faces_found": len(results) > 0,
         "frames_with_a_track": int(covered.sum()), "tracks": tracks, "track_source": source, "notes": notes,
-        "settings": {"z": opts.z, "top_percent": opts.top_percent, "interpolation": opts.interpolation,
-                     "reference": opts.reference, "audio_reference": opts.audio_reference or opts.reference,
-                     "body_reference": opts.body_reference or opts.reference,
-                     "motion_window": opts.motion_window,
-                     "encode_preset": opts.encode_preset, "crf": opts.crf},
+        "settings": {**opts.maps.to_dict(), "encode_preset": opts.encode_preset, "crf": opts.crf},
         "outputs": outputs, "seconds": round(seconds, 2), "real_time_factor": round(duration / max(seconds, 1e-9), 3),
     }

@@ -21,7 +21,8 @@ COLUMNS_PER_S = 100  # spectrogram strip resolution
 @dataclass
 class TrackResult:
     """Scores and explanations of one track. maps are per frame at crop resolution, in [0, 1];
-    audio_attention (F, 4T) over the track's feature frames; shares {modality: (T,)}."""
+    audio_attention (F, 4T) over the track's feature frames; shares {modality: (T,)}; importance
+    {kind: {modality: (T,)}} (``explain.importance``)."""
 
     inputs: TrackInputs
     scores: np.ndarray
@@ -29,6 +30,7 @@ class TrackResult:
     body_maps: np.ndarray | None = None
     audio_attention: np.ndarray | None = None
     shares: dict[str, np.ndarray] | None = None
+    importance: dict[str, dict[str, np.ndarray]] | None = None
 
 
 def score_colour(score: float) -> tuple[int, int, int]:
