@@ -5,18 +5,32 @@ import json
 
 import click
 
+from ..explain.shown_shares import DEFAULT_SHARES, SHARE_KINDS
 from .options import map_settings_options
 
 
 @click.command("explain")
 @click.argument("video", type=click.Path(dir_okay=False))
-@click.option("--checkpoint", required=True, type=click.Path(dir_okay=False), help="Trained ASD model.")
+@click.option("--checkpoint", type=click.Path(dir_okay=False), help="Trained ASD model (or --pretrained).")
+@click.option("--pretrained", type=click.Choice(["light-asd", "lr-asd"]),
+              help="Explain a published AVA-trained model instead, on the authors' input preparation "
+                   "(docs/pretrained.md).")
+@click.option("--weights", type=click.Path(dir_okay=False), help="With --pretrained: the published weights file.")
+@click.option("--se-checkpoint", type=click.Path(dir_okay=False),
+              help="With --pretrained: distilled SE blocks (asd-explain distill); default: identity-at-init SE.")
+@click.option("--scoring", type=click.Choice(["multi-duration", "single-pass"]), default="multi-duration",
+              show_default=True, help="With --pretrained: the authors' averaging over 1-6 s windows, or one pass.")
+@click.option("--landmarks", type=click.Choice(["auto", "dlib68", "mtcnn", "none"]), default="auto",
+              show_default=True, help="With --pretrained: mouth landmarks for the pointing number in summary.json.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--boxes", "boxes_csv", type=click.Path(exists=True),
               help="AVA-format CSV of face boxes to use instead of detecting faces.")
 @click.option("--video-id", help="Video id in --boxes rows and output CSV (default: the file name stem).")
 @click.option("--detector", default="dlib", show_default=True, help="Face detector: dlib or haar.")
-@click.option("--detect-every", type=int, help="Run the detector every N frames (default: about 6 per second).")
+@click.option("--detect-every", type=int,
+              help="Run the detector every N frames (default: about 6 per second; 1 with --pretrained).")
+@click.option("--shares", type=click.Choice(SHARE_KINDS), default=DEFAULT_SHARES, show_default=True,
+              help="Modality shares shown: auto = kept fusion channels where the SE keeps any, else occlusion.")
 @map_settings_options
 @click.option("--no-render", is_flag=True, help="Skip the MP4 and PNG; write scores and JSON only.")
 @click.option("--encode-preset", default="superfast", show_default=True,
@@ -24,21 +38,46 @@ from .options import map_settings_options
               help="x264 preset of the MP4 (faster presets: bigger files at the same quality).")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def command(video, checkpoint, out, boxes_csv, video_id, detector, detect_every, settings, no_render, encode_preset,
-            device, quiet) -> None:
+def command(video, checkpoint, pretrained, weights, se_checkpoint, scoring, landmarks, out, boxes_csv, video_id,
+            detector, detect_every, shares, settings, no_render, encode_preset, device, quiet) -> None:
     """Detect and track faces (or read --boxes), score every face per frame, and explain the scores with
     face/body heatmaps, spectrogram attention and modality shares (MP4, CSV, JSON, PNG in --out)."""
+    from ..models.weights_file import WeightsError
     from ..pipeline.explain_video import ExplainVideoOptions, explain_video
     from ..train.checkpoint import CheckpointError
 
-    options = ExplainVideoOptions(detector=detector, detect_every=detect_every, boxes_csv=boxes_csv,
-                                  video_id=video_id, maps=settings, render=not no_render,
-                                  encode_preset=encode_preset, device=device, progress=not quiet)
+    if (checkpoint is None) == (pretrained is None):
+        raise click.UsageError("give exactly one of --checkpoint FILE and --pretrained light-asd|lr-asd")
+    if pretrained is None and (weights or se_checkpoint):
+        raise click.UsageError("--weights and --se-checkpoint go with --pretrained")
     try:
-        summary = explain_video(video, checkpoint, out, options)
-    except (ValueError, FileNotFoundError, CheckpointError) as err:
+        if pretrained:
+            if boxes_csv:
+                raise click.UsageError("--boxes is not available with --pretrained (the authors' tracks are detected)")
+            summary = _explain_pretrained(video, out, pretrained, weights, se_checkpoint, scoring, landmarks,
+                                          video_id, detector, detect_every, shares, settings, no_render,
+                                          encode_preset, device, quiet)
+        else:
+            options = ExplainVideoOptions(detector=detector, detect_every=detect_every, boxes_csv=boxes_csv,
+                                          video_id=video_id, maps=settings, shares=shares, render=not no_render,
+                                          encode_preset=encode_preset, device=device, progress=not quiet)
+            summary = explain_video(video, checkpoint, out, options)
+    except (ValueError, FileNotFoundError, CheckpointError, WeightsError) as err:
         raise click.ClickException(str(err)) from None
     for note in summary["notes"]:
         click.echo(f"note: {note}", err=True)
     click.echo(json.dumps({k: summary[k] for k in ("video_id", "frames", "faces_found", "frames_with_a_track",
                                                    "real_time_factor", "outputs")}, indent=2))
+
+
+def _explain_pretrained(video, out, name, weights, se_checkpoint, scoring, landmarks, video_id, detector,
+                        detect_every, shares, settings, no_render, encode_preset, device, quiet) -> dict:
+    from ..pipeline.explain_pretrained import PretrainedExplainOptions, explain_video_pretrained
+
+    options = PretrainedExplainOptions(model=name, weights=weights, se_checkpoint=se_checkpoint, scoring=scoring,
+                                       detector=detector, detect_every=detect_every or 1, video_id=video_id,
+                                       maps=settings, shares=shares, landmarks=landmarks, render=not no_render,
+                                       encode_preset=encode_preset, device=device, progress=not quiet)
+    summary = explain_video_pretrained(video, out, options)
+    summary["frames_with_a_track"] = sum(t["frames"] for t in summary["tracks"])
+    return summary
