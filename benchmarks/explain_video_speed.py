@@ -8,6 +8,10 @@ finds two faces as it would in real footage. The baseline is the video's own dur
     python benchmarks/explain_video_speed.py --checkpoint runs/synth_fba_se/checkpoints/best.pt [--json]
 (without --checkpoint an untrained model of the default config is used: same cost, meaningless scores)
 
+    python benchmarks/explain_video_speed.py --range 2 5 [--seconds 30]
+times ``explain --start 2 --end 5`` against the whole video in the same run (both with detection and
+rendering): the range decodes from a seek, so its wall time follows the range's length, not the video's.
+
 ``--pretrained light-asd|lr-asd``: `explain VIDEO --pretrained` on a 1280x720 video with one real face (a real
 talking head from ../shared/data/real scaled to 720x720, centred on a 1280x720 canvas, looped to
 ``--seconds``; made in a temporary folder), weights from ../shared/weights (or ASD_EXPLAIN_WEIGHTS).
@@ -150,6 +154,8 @@ def main() -> None:
     parser.add_argument("--scoring", default="multi-duration", choices=["multi-duration", "single-pass"])
     parser.add_argument("--detect-every", type=int, default=1, help="with --pretrained: detector stride (frames)")
     parser.add_argument("--clip", default=str(REAL / "talking_head_2.mp4"))
+    parser.add_argument("--range", nargs=2, type=float, metavar=("START", "END"),
+                        help="also explain only [START, END) s and print its wall time against the whole video's")
     args = parser.parse_args()
     if args.pretrained:
         result = pretrained_speed(args)
@@ -173,6 +179,17 @@ def main() -> None:
         started = time.perf_counter()
         summary = explain_video(video, checkpoint, tmp / "out", ExplainVideoOptions(progress=False))
         wall = time.perf_counter() - started
+        ranged = None
+        if args.range:
+            started = time.perf_counter()
+            part = explain_video(video, checkpoint, tmp / "range", ExplainVideoOptions(
+                progress=False, start_s=args.range[0], end_s=args.range[1]))
+            range_wall = time.perf_counter() - started
+            ranged = {"range_s": part["time_range_s"], "range_frames": part["frames"],
+                      "range_wall_s": round(range_wall, 2), "whole_wall_s": round(wall, 2),
+                      "range_over_whole_wall": round(range_wall / wall, 3),
+                      "range_over_whole_duration": round(part["frames"] / summary["frames"], 3),
+                      "range_stage_seconds": part["stage_seconds"]}
     result = {
         "video": "640x360, 25 fps, 2 real faces", "duration_s": summary["duration_s"], "wall_s": round(wall, 2),
         "real_time_factor": round(summary["duration_s"] / wall, 3), "tracks": len(summary["tracks"]),
@@ -180,6 +197,8 @@ def main() -> None:
         "detect_every": summary["track_source"].get("detect_every"), "stage_seconds": summary["stage_seconds"],
         "torch_threads": torch.get_num_threads(),
     }
+    if ranged:
+        result.update(ranged)
     print(json.dumps(result) if args.json else "\n".join(f"{k}: {v}" for k, v in result.items()))
 
 

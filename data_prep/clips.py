@@ -31,16 +31,16 @@ from scipy.io import wavfile
 from tqdm import tqdm
 
 from asd_explain import __version__
+from asd_explain.data.ava_csv import RowIssue, VideoAnnotations
 from asd_explain.data.store import SAMPLE_RATE_HZ, StoreError, Track
 from asd_explain.data.store_writer import VideoWriter, open_store_for_writing, track_record
+from asd_explain.media.crops import _resize
+from asd_explain.media.decode import track_audio
 
-from .ava_csv import RowIssue, VideoAnnotations
 from .categories import Categories
-from .crops import _resize
 from .prepare import add_result, load_rows
 from .report import PrepReport
 from .settings import PrepSettings
-from .track_record import track_audio
 from .video_job import VideoResult, _issues
 
 FACE_DIR, BODY_DIR, AUDIO_DIR = "clips_videos", "clips_videos_body", "clips_audios"

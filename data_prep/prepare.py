@@ -149,6 +149,7 @@ def add_result(report: PrepReport, result: VideoResult) -> None:
     report.tracks_written += result.tracks_written
     report.skipped += result.skipped
     report.video_seconds += result.video_seconds
+    report.file_issues += result.media_issues
 
 
 def _worker_init(parent_pid: int) -> None:

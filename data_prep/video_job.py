@@ -18,8 +18,9 @@ from asd_explain.data.image_codec import encode_image
 from asd_explain.data.store import SAMPLE_RATE_HZ, StoreError
 from asd_explain.data.store_writer import VideoWriter
 from asd_explain.media.crops import FrameCrops
-from asd_explain.media.decode import MediaError, decode_audio, nearest_frames, probe_streams
+from asd_explain.media.decode import MediaError, decode_audio_checked, nearest_frames, probe_streams
 from asd_explain.media.frames import open_video, prefetch
+from asd_explain.pretrained_inputs.ava_crop import authors_ava_crop
 
 from .settings import PrepSettings
 from .track_record import TrackBuffer, track_arrays, track_header
@@ -53,6 +54,7 @@ class VideoResult:
     skipped: list[RowIssue] = field(default_factory=list)
     usable: bool = True
     video_seconds: float = 0.0
+    media_issues: list[RowIssue] = field(default_factory=list)  # file-level: damaged audio packets (row 0)
 
 
 def _issues(rows: VideoAnnotations, indices, kind: str, reason: str | Callable[[int], str]) -> list[RowIssue]:
@@ -77,6 +79,7 @@ def prepare_video(job: VideoJob, on_rows: Callable[[int], None] | None = None) -
             writer.adopt_finished(tracks)
             if writer.complete:
                 _count_finished(writer, tracks, result)
+                result.media_issues += _stored_damage(writer, job.video_path)
                 result.skipped += [RowIssue(*s) for s in writer.index["skipped"]]
                 return result
             try:
@@ -93,6 +96,15 @@ def prepare_video(job: VideoJob, on_rows: Callable[[int], None] | None = None) -
         result.usable = False
         result.skipped = _issues(job.rows, range(len(job.rows)), "store_busy", str(err))
     return result
+
+
+def _stored_damage(writer: VideoWriter, video_path: Path) -> list[RowIssue]:
+    damage = writer.index.get("audio_damage")
+    if not damage:
+        return []
+    return [RowIssue(str(video_path), 0, f"{damage['damaged_packets']} damaged audio packet(s) skipped: "
+                                         f"{damage['lost_s']:.3f} s of audio lost, filled with silence at their time",
+                     "damaged_audio")]
 
 
 def _count_finished(writer: VideoWriter, tracks: dict[str, np.ndarray], result: VideoResult) -> None:
@@ -163,7 +175,12 @@ class _VideoPass:
         ts = self.rows.timestamps_s
         half = 0.5 / self.frames.fps
         start, end = ts[valid].min() - AUDIO_MARGIN_S, ts[valid].max() + AUDIO_MARGIN_S
-        self.audio, self.audio_t0_s = decode_audio(self.job.video_path, start, end, video_start_s)
+        decoded = decode_audio_checked(self.job.video_path, start, end, video_start_s)
+        self.audio, self.audio_t0_s = decoded.samples, decoded.t0_s
+        if decoded.damaged_packets:
+            self.writer.index["audio_damage"] = {"damaged_packets": decoded.damaged_packets,
+                                                 "lost_s": round(decoded.lost_s, 6)}
+            self.result.media_issues.append(RowIssue(str(self.job.video_path), 0, decoded.note(), "damaged_audio"))
         audio_end = self.audio_t0_s + len(self.audio) / SAMPLE_RATE_HZ
         covered = (ts - half >= self.audio_t0_s - AUDIO_TOLERANCE_S) & (ts + half <= audio_end + AUDIO_TOLERANCE_S)
         bad = np.flatnonzero(valid & ~covered)
@@ -223,8 +240,9 @@ class _VideoPass:
             buffer.ok[pos] = False
             return
         s = self.settings
-        buffer.face[pos] = encode_image(crops.crop(self.rows.boxes[row], s.face_size, s.face_colour),
-                                        s.image_codec, s.jpeg_quality)
+        face = (authors_ava_crop(crops.frame, self.rows.boxes[row], s.face_size) if s.face_crop == "authors"
+                else crops.crop(self.rows.boxes[row], s.face_size, s.face_colour))
+        buffer.face[pos] = encode_image(face, s.image_codec, s.jpeg_quality)
         if self.body_boxes is not None:
             buffer.body[pos] = encode_image(crops.crop(self.body_boxes[row], s.body_size, s.body_colour),
                                             s.image_codec, s.jpeg_quality)

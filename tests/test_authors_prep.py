@@ -116,3 +116,60 @@ def test_real_clip_crops_resemble_reference() -> None:
     difference = np.abs(track.faces[:50].astype(np.float32) - reference).mean()
     unrelated = np.abs(track.faces[:50].astype(np.float32) - reference[::-1, :, ::-1]).mean()
     assert difference < 15.0 < unrelated, (difference, unrelated)
+
+
+def _encode(path, *, audio: bool, n_frames: int = 12) -> None:
+    import av
+
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("libx264", rate=25)
+        video.width, video.height, video.pix_fmt = 96, 64, "yuv420p"
+        sound = container.add_stream("aac", rate=16000) if audio else None
+        if sound is not None:
+            sound.layout = "mono"
+        for i in range(n_frames):
+            frame = av.VideoFrame.from_ndarray(np.full((64, 96, 3), 30 + 10 * i, np.uint8), format="rgb24")
+            frame.pts = i
+            container.mux(video.encode(frame))
+        container.mux(video.encode(None))
+        if sound is not None:
+            chunk = av.AudioFrame.from_ndarray(np.zeros((1, 640 * n_frames), np.float32), format="fltp",
+                                               layout="mono")
+            chunk.sample_rate, chunk.pts = 16000, 0
+            container.mux(sound.encode(chunk))
+            container.mux(sound.encode(None))
+
+
+def test_cli_no_face_and_no_audio(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from asd_explain.cli.prep_authors import command
+
+    _encode(tmp_path / "blank.mp4", audio=True)
+    result = CliRunner().invoke(command, [str(tmp_path / "blank.mp4"), "--out", str(tmp_path / "out"), "--quiet"])
+    assert result.exit_code == 0 and "no face track found" in result.output, result.output
+    assert (tmp_path / "out" / "prep.json").is_file() and not list((tmp_path / "out").glob("track_*.npz"))
+    _encode(tmp_path / "mute.mp4", audio=False)
+    result = CliRunner().invoke(command, [str(tmp_path / "mute.mp4"), "--out", str(tmp_path / "out2"), "--quiet"])
+    assert result.exit_code == 1 and "mute.mp4: video has no audio track" in result.output
+    assert not (tmp_path / "out2").exists()
+
+
+def test_save_and_load_round_trip(tmp_path) -> None:
+    from asd_explain.pipeline.track import FaceTrack
+    from asd_explain.pretrained_inputs.export import load_authors_track, save_authors_video
+    from asd_explain.pretrained_inputs.prepare import AuthorsPrepConfig, prepare_authors_tracks
+
+    _encode(tmp_path / "clip.mp4", audio=True, n_frames=20)
+    boxes = np.tile([30.0, 10.0, 60.0, 40.0], (20, 1)).astype(np.float32)
+    known = FaceTrack(3, np.arange(20), boxes, np.ones(20, bool), np.ones(20, np.float32))
+    video = prepare_authors_tracks(tmp_path / "clip.mp4", tracks=[known], progress=False)
+    track = video.tracks[0]
+    assert track.faces.shape == (20, 112, 112) and track.mfcc.shape == (80, 13) and len(track.audio) == 12800
+    assert track.authors_mfcc().shape == (79, 13)
+    regions = np.full((20, 4), 5.0)
+    save_authors_video(video, tmp_path / "prep", AuthorsPrepConfig(), [regions], "dlib68")
+    loaded, mouth = load_authors_track(tmp_path / "prep" / "track_3.npz")
+    np.testing.assert_array_equal(loaded.faces, track.faces)
+    np.testing.assert_array_equal(loaded.crop.windows, track.crop.windows)
+    np.testing.assert_array_equal(mouth, regions)

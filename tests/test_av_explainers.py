@@ -59,6 +59,8 @@ def test_kept_channel_and_mass_shares_by_hand():
     kept = kept_channel_share(gate, layout, 2, z=1.0)  # mean 0.3, std 0.346: only the 0.9 is above
     torch.testing.assert_close(kept["audio"], torch.tensor([[1.0, 0.0]]))
     torch.testing.assert_close(kept["face"], torch.tensor([[0.0, 1.0]]))
+    flat = kept_channel_share(torch.ones(1, 4, 2), (("audio", 1), ("face", 3)), 2, z=1.282)  # nothing stands out
+    torch.testing.assert_close(flat["audio"], torch.full((1, 2), 0.25))  # every channel counts, none forced in
     mass = se_mass_share(gate, layout, 2)
     torch.testing.assert_close(mass["audio"], torch.tensor([[1.0 / 1.2, 0.2 / 1.2]]))
     # uneven layouts and one gate per clip (the same share on every frame)

@@ -14,7 +14,7 @@ from asd_explain.cli.evaluate import command as evaluate_command
 from asd_explain.data.store import Track
 from asd_explain.models.heads import speaking_probability
 from asd_explain.models.pretrained import load_pretrained
-from asd_explain.train.evaluate_pretrained import chunk_mfcc
+from asd_explain.train.pretrained_sources import chunk_mfcc
 
 WEIGHTS = Path(__file__).resolve().parents[2] / "shared" / "weights"
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "talking_head_1.mp4"
@@ -86,7 +86,7 @@ def test_chunk_mfcc_are_slices_of_the_whole_track(tmp_path: Path) -> None:
     """Chunks of a track get the rows of the whole track's psf MFCC (4 per frame); only its end is wrapped."""
     from asd_explain.data.dataset import TrackDataset
     from asd_explain.data.psf_mfcc import psf_mfcc
-    from asd_explain.train.evaluate_pretrained import PsfAudioDataset
+    from asd_explain.train.pretrained_sources import PsfAudioDataset
 
     audio = np.random.default_rng(0).standard_normal(50 * 640) * 3000
     store = write_store(tmp_path / "store", [_track(0, np.zeros((50, 112, 112), np.uint8), audio, 1)])

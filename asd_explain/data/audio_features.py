@@ -161,4 +161,4 @@ def silence_features(config: AudioFeatureConfig = AudioFeatureConfig()) -> np.nd
     fps = 25.0
     samples = np.zeros(int(round(config.sample_rate_hz / fps)) * 2, dtype=np.int16)
     features = audio_features(samples, np.array([0.5 / fps]), fps, config)
-    return features[0].copy()
+    return np.asarray(features[0], dtype=np.float32).copy()

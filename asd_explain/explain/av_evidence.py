@@ -44,6 +44,7 @@ from ..media.crops import pixel_window
 from ..metrics.pointing import coarse_map_mass_ratio, coarse_map_pointing, energy_in_mask, pointing_game
 from ..models.asd_model import ASDModel
 from .av import explain_track_arrays
+from .av_explainers import build_av_explainer
 from .av_track import TrackExplanation
 from .map_settings import MapSettings
 
@@ -59,7 +60,7 @@ class EvidenceConfig:
     (0 = all); speaking_threshold: a speaking frame is correctly scored at score >= this;
     pointing_tolerance_px: extra tolerance of the pointing game (0 = strictly inside);
     voiced_envelope: syllable envelope level above which a voice counts as voiced;
-    maps: how the SE maps are drawn (``MapSettings``).
+    maps: how the SE maps are drawn (``MapSettings``); method: the explainer (``av_explainers.AV_EXPLAINERS``).
     """
 
     chunk_frames: int = 256
@@ -68,6 +69,7 @@ class EvidenceConfig:
     pointing_tolerance_px: float = 0.0
     voiced_envelope: float = 0.1
     maps: MapSettings = field(default_factory=MapSettings)
+    method: str = "se"
 
 
 def box_masks(crop_boxes: np.ndarray, inner_boxes: np.ndarray, frame_size: tuple[int, int],
@@ -148,7 +150,8 @@ def _evidence_rows(track: Track, evidence: dict[str, Any]) -> np.ndarray:
 def explain_track(model: ASDModel, track: Track, cfg: EvidenceConfig, *, blank_faces: bool = False
                   ) -> TrackExplanation:
     """SE explanation of a whole store track, in chunks of ``cfg.chunk_frames``; optionally faces blanked."""
-    return explain_track_arrays(model, cfg.maps, chunk_frames=cfg.chunk_frames,
+    return explain_track_arrays(model, chunk_frames=cfg.chunk_frames,
+                                explainer=build_av_explainer(cfg.method, model, cfg.maps),
                                 blank=("face",) if blank_faces else (), face=track.face, body=track.body,
                                 audio=track.audio,
                                 timestamps_s=track.timestamps_s, fps=track.fps, entity_id=track.entity_id,

@@ -3,9 +3,10 @@
 ``AV_EXPLAINERS`` maps a name to an ``AVExplainerSpec`` (family "se" or "grad-cam", and a builder);
 ``build_av_explainer(name, model, settings, modalities)`` makes one. Registered:
 
-  se, se-clipmean, se-speaking, se-motion   ``SEAVExplainer`` with the "zero" / "clip-mean" / "speaking" /
-                                            "motion" reference for every modality (one forward, all
-                                            modalities, modality importance)
+  se                                        ``SEAVExplainer`` with the settings' own references (one
+                                            forward, all modalities, modality importance)
+  se-clipmean, se-speaking, se-motion       the same with the "clip-mean" / "speaking" / "motion" reference
+                                            for every modality
   gradcam, gradcam++, eigengradcam, fullgrad  ``GradCamAVExplainer``: the grad-cam method on each modality in
                                             turn (one forward + backward per modality, ``av_baselines``)
 
@@ -71,14 +72,18 @@ class TimedSE(SEAVExplainer):
         return result
 
 
+@register_av_explainer("se", "se")
+def _se(model: Any, settings: MapSettings, modalities: Sequence[str]) -> Explainer:
+    return TimedSE(model, settings, modalities)
+
+
 def _se_variant(name: str, reference: str) -> None:
     @register_av_explainer(name, "se")
     def build(model: Any, settings: MapSettings, modalities: Sequence[str]) -> Explainer:
         return TimedSE(model, settings.with_reference(reference), modalities)
 
 
-for _name, _reference in (("se", "zero"), ("se-clipmean", "clip-mean"), ("se-speaking", "speaking"),
-                          ("se-motion", "motion")):
+for _name, _reference in (("se-clipmean", "clip-mean"), ("se-speaking", "speaking"), ("se-motion", "motion")):
     _se_variant(_name, _reference)
 
 

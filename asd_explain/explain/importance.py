@@ -54,8 +54,16 @@ def se_mass_share(gate: torch.Tensor, layout: Layout, frames: int) -> dict[str, 
 
 def kept_channel_share(gate: torch.Tensor, layout: Layout, frames: int, *, z: float,
                        top_percent: float | None = None) -> dict[str, torch.Tensor]:
-    """Each modality's share of the fusion channels above the threshold (``select_channels``), {m: (B, T)}."""
-    kept, _ = select_channels(gate.float(), z=z, top_percent=top_percent)
+    """Each modality's share of the fusion channels above mean + z * std of the gate (or of the top
+    ``top_percent``), {m: (B, T)}. Unlike the maps' selection no channel is forced in: where none stands out
+    (e.g. an SE that is still the identity, every gate equal) every channel counts, so the shares are the
+    modalities' channel fractions rather than whichever channel comes first."""
+    gate = gate.float()
+    if top_percent is not None:
+        kept, _ = select_channels(gate, top_percent=top_percent)
+    else:
+        kept = gate > (gate.mean(dim=1) + z * gate.std(dim=1, unbiased=False)).unsqueeze(1)
+        kept = kept | ~kept.any(dim=1, keepdim=True)
     return _shares(_per_modality(kept.float(), layout), layout, frames)
 
 

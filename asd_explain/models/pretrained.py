@@ -14,13 +14,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 
 from .light_asd import LightASD
 from .lr_asd import LRASD
-from .pretrained_model import PretrainedASDModel
+from .pretrained_model import PretrainedASDModel, PretrainedConfig
 from .weights_file import WeightsError, load_published
 
 WEIGHTS_ENV = "ASD_EXPLAIN_WEIGHTS"
@@ -40,7 +39,7 @@ class PublishedWeights:
     paper: str
     repository: str
     commit: str
-    builder: Callable[..., PretrainedASDModel]
+    builder: type[PretrainedASDModel]
 
 
 def _raw_url(repository: str, commit: str, path: str) -> str:
@@ -123,3 +122,12 @@ def load_pretrained(name: str, weights: str | Path | None = None, *, se: bool = 
     model = entry.builder(se=se, se_reduction=se_reduction, audio_squeeze=audio_squeeze)
     load_published(model, path, entry.sha256 if verify_sha256 else None)
     return model.to(device).eval()
+
+
+def build_published(config: PretrainedConfig) -> PretrainedASDModel:
+    """The architecture (random weights) of ``config``: to load a fine-tuned state dict into."""
+    builders = {entry.builder.architecture: entry.builder for entry in PUBLISHED.values()}
+    if config.architecture not in builders:
+        raise WeightsError(f"unknown published architecture {config.architecture!r}; known: {', '.join(builders)}")
+    return builders[config.architecture](se=config.se, se_reduction=config.se_reduction,
+                                         audio_squeeze=config.audio_squeeze)

@@ -23,6 +23,7 @@ SE parameters live under ``se.*`` in the state dict; every other key is the publ
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 import torch
@@ -31,6 +32,16 @@ from torch import nn
 from .pretrained_blocks import PREPROCESSING, AudioEncoder, IdentityInitSE, Preprocessing, VisualEncoder
 
 EMBED_DIM = 128
+
+
+@dataclass(frozen=True)
+class PretrainedConfig:
+    """What rebuilds a published model (with or without SE) before its state dict is loaded."""
+
+    architecture: str
+    se: bool = False
+    se_reduction: int = 16
+    audio_squeeze: str = "frame"
 
 
 class PretrainedASDModel(nn.Module):
@@ -51,8 +62,15 @@ class PretrainedASDModel(nn.Module):
         self.aux_head = nn.Linear(EMBED_DIM, 2)
         self.se = nn.ModuleDict()
         self.frozen_backbone = False
+        self._se_options = (se_reduction, audio_squeeze)
         if se:
             self.add_se(se_reduction, audio_squeeze)
+
+    @property
+    def pretrained_config(self) -> PretrainedConfig:
+        """Architecture and SE options (``build_published(config)`` rebuilds the same module tree)."""
+        reduction, audio_squeeze = self._se_options
+        return PretrainedConfig(self.architecture, bool(len(self.se)), reduction, audio_squeeze)
 
     # ---- SE ------------------------------------------------------------------------------------
     def add_se(self, reduction: int = 16, audio_squeeze: str = "frame") -> dict[str, IdentityInitSE]:
@@ -61,6 +79,7 @@ class PretrainedASDModel(nn.Module):
             raise ValueError(f"{self.architecture}: SE blocks are already attached ({list(self.se)})")
         if audio_squeeze not in ("frame", "sample"):
             raise ValueError(f"audio_squeeze must be 'frame' or 'sample', got {audio_squeeze!r}")
+        self._se_options = (reduction, audio_squeeze)
         c_face, c_audio = self.visual_encoder.out_channels, self.audio_encoder.out_channels
         self.se["face"] = IdentityInitSE(c_face, reduction, "frame")
         self.se["audio"] = IdentityInitSE(c_audio, reduction, audio_squeeze)  # type: ignore[arg-type]

@@ -87,7 +87,7 @@ def explain_video_pretrained(video: str | Path, out_dir: str | Path,
     model = load_explained_model(opts.model, opts.weights, opts.se_checkpoint, resolve_device(opts.device))
     notes: list[str] = []
     clock = _StageClock()
-    audio16, audio_t0, original_audio = _soundtrack(video, streams, source, notes)
+    audio16, audio_t0, original_audio, audio_lost_s = _soundtrack(video, streams, source, notes)
     soundtrack = _authors_soundtrack(video, original_audio is not None, audio16, audio_t0, notes)
     clock.lap("audio")
     prep = AuthorsPrepConfig(detector=opts.detector, detect_every=opts.detect_every)
@@ -111,6 +111,7 @@ def explain_video_pretrained(video: str | Path, out_dir: str | Path,
         summary = _summary(video, video_id, source, streams, prepared, results, pointing, notes, outputs, opts,
                            model, time.perf_counter() - started)
         summary["stage_seconds"] = clock.laps
+        summary["audio_lost_s"] = round(float(audio_lost_s), 3)
         atomic_write_text(stage / "summary.json", json.dumps(summary, indent=2))
         _publish(stage, out)
     finally:

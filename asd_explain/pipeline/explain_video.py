@@ -24,14 +24,16 @@ import torch
 from ..config import atomic_write_text
 from ..data.audio_features import AudioFeatureConfig, audio_features
 from ..explain.av import explain_tracks
+from ..explain.av_explainers import build_av_explainer
 from ..explain.importance import track_importance
 from ..explain.map_settings import MapSettings
 from ..explain.shown_shares import DEFAULT_SHARES, shares_move, shown_shares
-from ..media.decode import MediaError, decode_audio, open_av, probe_streams
+from ..media.decode import MediaError, decode_audio_checked, open_av, probe_streams
 from ..media.frames import open_video
 from ..metrics.ava_csv import PREDICTION_COLUMNS, write_ava_csv
 from ..runtime import resolve_device
 from ..train.checkpoint import load_model
+from .frame_range import FrameRange
 from .inputs import CropSettings, collect_inputs, entity_id_for
 from .render_video import TrackResult, render_video
 from .tracks_source import csv_face_tracks, detect_face_tracks
@@ -46,6 +48,7 @@ class ExplainVideoOptions:
     boxes_csv: str | None = None
     video_id: str | None = None
     maps: MapSettings = field(default_factory=MapSettings)  # how the SE maps and importance are made
+    method: str = "se"  # the explainer (``explain.av_explainers.AV_EXPLAINERS``)
     shares: str = DEFAULT_SHARES  # the modality shares shown (``explain.shown_shares``)
     chunk_frames: int = 256
     render: bool = True
@@ -53,6 +56,8 @@ class ExplainVideoOptions:
     crf: int = 23
     device: str = "auto"
     progress: bool = True
+    start_s: float | None = None  # explain only [start_s, end_s) of the video (decoded from a seek; times stay
+    end_s: float | None = None    # absolute in every output)
 
 
 def explain_video(video: str | Path, checkpoint: str | Path, out_dir: str | Path,
@@ -68,17 +73,20 @@ def explain_video(video: str | Path, checkpoint: str | Path, out_dir: str | Path
         streams = probe_streams(video)
     except MediaError as err:
         raise ValueError(str(err)) from None
+    if opts.start_s is not None or opts.end_s is not None:
+        frames = FrameRange(frames, opts.start_s, opts.end_s)
     video_id = opts.video_id or video.stem
     model, ckpt = load_model(checkpoint, resolve_device(opts.device))
     prep = ckpt.get("preprocessing") or {}
     settings = CropSettings.from_preprocessing(prep, "body" in model.modalities)
     notes: list[str] = []
     clock = _StageClock()
-    audio16, audio_t0, original_audio = _soundtrack(video, streams, frames, notes)
+    audio16, audio_t0, original_audio, audio_lost_s = _soundtrack(video, streams, frames, notes)
     clock.lap("audio")
     if opts.boxes_csv:
         tracks, entity_ids, issues = csv_face_tracks(opts.boxes_csv, video_id, frames.frame_times_s, frames.fps,
-                                                     frames.width, frames.height)
+                                                     frames.width, frames.height,
+                                                     only_inside=isinstance(frames, FrameRange))
         source = {"source": "csv", "file": str(opts.boxes_csv), "issues": issues[:50], "issue_count": len(issues)}
     else:
         tracks, source = detect_face_tracks(frames, detector=opts.detector, detect_every=opts.detect_every,
@@ -94,7 +102,7 @@ def explain_video(video: str | Path, checkpoint: str | Path, out_dir: str | Path
         model, [{"face": t.face, "body": t.body, "audio": t.audio, "timestamps_s": t.timestamps_s, "fps": frames.fps,
                  "entity_id": t.entity_id} for t in inputs],
         workers=_inference_workers(model), threads_per_worker=1 if model.device.type == "cpu" else None,
-        chunk_frames=opts.chunk_frames, settings=opts.maps)
+        chunk_frames=opts.chunk_frames, explainer=build_av_explainer(opts.method, model, opts.maps))
     results = [TrackResult(track, expl.scores, expl.face_maps, expl.body_maps, expl.audio_attention,
                            shown_shares(expl.importance, opts.shares)[1] or None, expl.importance or None)
                for track, expl in zip(inputs, explanations)]
@@ -111,6 +119,10 @@ def explain_video(video: str | Path, checkpoint: str | Path, out_dir: str | Path
     summary = _summary(video, video_id, frames, streams, source, results, notes, outputs, opts,
                        time.perf_counter() - started)
     summary["stage_seconds"] = clock.laps
+    summary["audio_lost_s"] = round(audio_lost_s, 6)
+    if isinstance(frames, FrameRange):
+        summary["time_range_s"] = [round(frames.origin_s, 6),
+                                   round(float(frames.frame_times_s[-1]) + 1.0 / frames.fps, 6)]
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
     return summary
 
@@ -134,23 +146,39 @@ class _StageClock:
 
 
 def _soundtrack(video: Path, streams, frames, notes: list[str]):
-    """(16 kHz mono float32, time of its sample 0, (original-rate audio, rate) or None)."""
-    duration = float(frames.frame_times_s[-1]) + 1.0 / frames.fps
+    """(16 kHz mono float32, time of its sample 0, (original-rate audio, rate) or None, seconds of audio lost
+    to damaged packets - silence at their place, said in ``notes``).
+
+    The original-rate audio starts at the first frame shown (time 0, or a range's first frame); a range
+    decodes its audio from a seek, and its 16 kHz audio starts at the range's first frame too.
+    """
+    ranged = isinstance(frames, FrameRange)
+    origin = frames.origin_s if ranged else 0.0
+    end = float(frames.frame_times_s[-1]) + 1.0 / frames.fps
+    silence = np.zeros(int((end - origin) * SAMPLE_RATE_HZ) + SAMPLE_RATE_HZ, np.float32), origin, None, 0.0
     if not streams.has_audio:
         notes.append("no audio track: the audio stream was scored as silence")
-        return np.zeros(int(duration * SAMPLE_RATE_HZ) + SAMPLE_RATE_HZ, np.float32), 0.0, None
+        return silence
     try:
-        audio16, t0 = decode_audio(video, 0.0, duration + 1.0, streams.video_start_s, SAMPLE_RATE_HZ, seek=False)
-        original = decode_audio(video, 0.0, duration + 1.0, streams.video_start_s, streams.audio_rate_hz,
-                                seek=False)
+        decoded = decode_audio_checked(video, origin, end + 1.0, streams.video_start_s, SAMPLE_RATE_HZ, seek=ranged)
+        original = decode_audio_checked(video, origin, end + 1.0, streams.video_start_s, streams.audio_rate_hz,
+                                        seek=ranged)
     except MediaError as err:
         notes.append(f"audio could not be decoded ({err}); scored as silence")
-        return np.zeros(int(duration * SAMPLE_RATE_HZ) + SAMPLE_RATE_HZ, np.float32), 0.0, None
-    samples, t_orig = original
-    skip = max(0, int(round(-t_orig * streams.audio_rate_hz)))  # audio that starts before the first frame
-    pad = max(0, int(round(t_orig * streams.audio_rate_hz)))
-    aligned = np.concatenate([np.zeros(pad, np.float32), samples[skip:]])
-    return audio16, t0, (aligned, streams.audio_rate_hz)
+        return silence
+    if decoded.damaged_packets:
+        notes.append(f"audio: {decoded.note()}")
+    audio16, t0, original = decoded.samples, decoded.t0_s, (original.samples, original.t0_s)
+    if ranged:
+        audio16, t0 = _starting_at(audio16, t0, origin, SAMPLE_RATE_HZ), origin
+    aligned = _starting_at(original[0], original[1], origin, streams.audio_rate_hz)
+    return audio16, t0, (aligned, streams.audio_rate_hz), decoded.lost_s
+
+
+def _starting_at(samples: np.ndarray, t0_s: float, origin_s: float, rate_hz: int) -> np.ndarray:
+    """``samples`` (sample 0 at ``t0_s``) cut or zero-padded so that sample 0 is at ``origin_s``."""
+    shift = int(round((t0_s - origin_s) * rate_hz))
+    return np.concatenate([np.zeros(shift, np.float32), samples]) if shift > 0 else samples[-shift:]
 
 
 def _render(frames, results, path: Path, video: Path, audio16, original_audio, notes, opts) -> Path:
@@ -160,6 +188,7 @@ def _render(frames, results, path: Path, video: Path, audio16, original_audio, n
         rate = container.streams.video[0].average_rate or container.streams.video[0].guessed_rate
     fps = Fraction(rate) if rate else Fraction(frames.fps).limit_denominator(1001)
     return render_video(frames, results, path, fps=fps, logmel=logmel, audio=original_audio,
+                        origin_s=getattr(frames, "origin_s", 0.0),
                         notice=notes[0] if notes and not results else "", progress=opts.progress,
                         preset=opts.encode_preset, crf=opts.crf)
 
@@ -239,6 +268,7 @@ def _summary(video, video_id, frames, streams, source, results, notes, outputs, 
         "width": frames.width, "height": frames.height, "duration_s": round(duration, 3),
         "has_audio": streams.has_audio, "faces_found": len(results) > 0,
         "frames_with_a_track": int(covered.sum()), "tracks": tracks, "track_source": source, "notes": notes,
-        "settings": {**opts.maps.to_dict(), "encode_preset": opts.encode_preset, "crf": opts.crf},
+        "settings": {"method": opts.method, **opts.maps.to_dict(), "encode_preset": opts.encode_preset,
+                     "crf": opts.crf},
         "outputs": outputs, "seconds": round(seconds, 2), "real_time_factor": round(duration / max(seconds, 1e-9), 3),
     }

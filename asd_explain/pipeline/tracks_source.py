@@ -89,10 +89,12 @@ def detect_face_tracks(
 
 
 def csv_face_tracks(csv_path: str | Path, video_id: str, frame_times_s: np.ndarray, fps: float,
-                    width: int, height: int) -> tuple[list[FaceTrack], list[str], list[str]]:
+                    width: int, height: int, *, only_inside: bool = False
+                    ) -> tuple[list[FaceTrack], list[str], list[str]]:
     """Face tracks from an AVA-format CSV (any variant): one track per entity_id of ``video_id``.
 
-    Timestamps map to the nearest real frame; a row past the video's end is reported and skipped.
+    Timestamps map to the nearest real frame; a row past the video's end is reported and skipped
+    (``only_inside``: rows outside ``frame_times_s`` - a time range - are left out silently).
     Returns (tracks, entity ids in track order, issues as 'file:row: reason' lines).
     """
     from ..data.ava_csv import annotation_files, read_annotations
@@ -108,7 +110,7 @@ def csv_face_tracks(csv_path: str | Path, video_id: str, frame_times_s: np.ndarr
     scale = np.array([width, height, width, height], np.float64)
     for entity, order in rows.tracks().items():
         indices, inside = nearest_frames(frame_times_s, rows.timestamps_s[order], fps)
-        for i in np.flatnonzero(~inside):
+        for i in np.flatnonzero(~inside) if not only_inside else ():
             file, line = rows.source(int(order[i]))
             issues.append(f"{file}:{line}: timestamp {rows.timestamps_s[order[i]]:.3f} s is past the video's end")
         order, indices = order[inside], indices[inside]

@@ -17,6 +17,8 @@ from pathlib import Path
 import av
 import numpy as np
 
+from ..media.decode import open_av
+
 AUTHORS_SAMPLE_RATE_HZ = 16000
 
 
@@ -26,9 +28,8 @@ class AudioDecodeError(Exception):
 
 def decode_audio_s16(path: str | Path, sample_rate_hz: int = AUTHORS_SAMPLE_RATE_HZ) -> tuple[np.ndarray, float]:
     """Whole soundtrack -> ``(samples (N,) int16 mono at sample_rate_hz, t0_s)``; t0 on the frames' timeline."""
-    av.logging.set_level(None)
     try:
-        container = av.open(str(path))
+        container = open_av(path)
     except (av.FFmpegError, OSError) as err:
         raise AudioDecodeError(f"{path}: cannot open ({err})") from None
     with container:

@@ -27,6 +27,10 @@ from ..atomic import atomic_write
 from ..config import ConfigError, config_from_dict, config_to_dict
 from ..models.asd_model import ARCHITECTURE, ASDModel
 from ..models.config import ModelConfig
+from ..models.pretrained import PUBLISHED, build_published
+from ..models.pretrained_model import PretrainedASDModel, PretrainedConfig
+
+PUBLISHED_ARCHITECTURES = tuple(entry.builder.architecture for entry in PUBLISHED.values())
 
 CHECKPOINT_FORMAT = "asd_explain.checkpoint/1"
 
@@ -125,9 +129,9 @@ def make_checkpoint(model: ASDModel, *, preprocessing: Preprocessing | dict[str,
     prep = preprocessing if isinstance(preprocessing, dict) else config_to_dict(preprocessing or Preprocessing())
     checkpoint = {
         "format": CHECKPOINT_FORMAT,
-        "architecture": ARCHITECTURE,
+        "architecture": model.architecture,
         "version": __version__,
-        "model_config": config_to_dict(model.config),
+        "model_config": model_config_dict(model),
         "train_config": config_to_dict(train_config) if train_config is not None else None,
         "preprocessing": prep,
         "model_state": model.state_dict(),
@@ -139,10 +143,17 @@ def make_checkpoint(model: ASDModel, *, preprocessing: Preprocessing | dict[str,
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Read and validate a checkpoint (``weights_only=True``); CheckpointError with a one-line reason."""
     checkpoint = read_checkpoint_file(path, expected_format=CHECKPOINT_FORMAT, map_location=map_location)
-    if checkpoint.get("architecture") != ARCHITECTURE:
+    if checkpoint.get("architecture") not in (ARCHITECTURE, *PUBLISHED_ARCHITECTURES):
         raise CheckpointError(f"{path}: checkpoint of architecture {checkpoint.get('architecture')!r}, "
-                              f"expected {ARCHITECTURE!r}")
+                              f"expected one of {[ARCHITECTURE, *PUBLISHED_ARCHITECTURES]}")
     return checkpoint
+
+
+def model_config_dict(model: ASDModel | PretrainedASDModel) -> dict[str, Any]:
+    """What rebuilds ``model``: its ModelConfig, or for a published architecture its PretrainedConfig."""
+    if isinstance(model, PretrainedASDModel):
+        return config_to_dict(model.pretrained_config)
+    return config_to_dict(model.config)
 
 
 def model_config_of(checkpoint: dict[str, Any], path: str | os.PathLike = "checkpoint") -> ModelConfig:
@@ -169,9 +180,19 @@ def load_model_state(model: ASDModel, state: dict[str, torch.Tensor], path: str 
     model.load_state_dict(state)
 
 
-def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[ASDModel, dict[str, Any]]:
-    """Rebuild the model a checkpoint describes and load its weights. Returns (model in eval mode, checkpoint)."""
+def load_model(path: str | os.PathLike, device: str | torch.device = "cpu"
+               ) -> tuple[ASDModel | PretrainedASDModel, dict[str, Any]]:
+    """Rebuild the model a checkpoint describes and load its weights. Returns (model in eval mode, checkpoint).
+
+    A checkpoint of a fine-tuned published model (``train --init``) rebuilds that architecture."""
     checkpoint = load_checkpoint(path)
-    model = ASDModel(model_config_of(checkpoint, path))
+    if checkpoint["architecture"] == ARCHITECTURE:
+        model: ASDModel | PretrainedASDModel = ASDModel(model_config_of(checkpoint, path))
+    else:
+        try:
+            config = config_from_dict(PretrainedConfig, checkpoint.get("model_config"), source=f"{path}: model_config")
+        except ConfigError as err:
+            raise CheckpointError(str(err)) from None
+        model = build_published(config)
     load_model_state(model, checkpoint["model_state"], path)
     return model.to(device).eval(), checkpoint

@@ -37,9 +37,11 @@ from ..metrics.ava_csv import (
 from ..metrics.ava_scoring import score_csv
 from ..metrics.categories import read_categories
 from ..models.asd_model import ASDModel
+from ..models.pretrained_model import PretrainedASDModel
 from ..runtime import resolve_device
 from .batches import eval_positions
 from .checkpoint import load_model
+from .pretrained_sources import PretrainedTrackSource, check_store_for_pretrained
 from .store_batches import StoreTrackSource, resolve_store
 from .validation import score_batches
 
@@ -103,9 +105,15 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str | os.PathLike, 
     store = TrackStore(resolve_store(data, split))
     provenance = dict(checkpoint=str(checkpoint), model_config=ckpt.get("model_config"),
                       trained_steps=(ckpt.get("progress") or {}).get("step"))
+    source = None
+    if isinstance(model, PretrainedASDModel):  # fine-tuned from a published model: the authors' inputs
+        check_store_for_pretrained(store, model.architecture, model.preprocessing.face_size_px)
+        source = PretrainedTrackSource(store, chunk_frames=chunk_frames, batch_frames=batch_frames,
+                                       num_workers=num_workers)
     return evaluate_model(model, store, out_dir, provenance, split=split, categories_file=categories_file,
                           chunk_frames=chunk_frames, batch_frames=batch_frames, num_workers=num_workers,
-                          progress=progress, ground_truth_files=ground_truth_files, fill_score=fill_score)
+                          progress=progress, ground_truth_files=ground_truth_files, fill_score=fill_score,
+                          source=source)
 
 
 def evaluate_model(model: Any, store: TrackStore, out_dir: str | os.PathLike, provenance: Mapping[str, Any], *,

@@ -18,9 +18,11 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from ..config import config_to_dict, save_config
+from ..config import save_config
 from ..models.asd_model import ASDModel, model_inputs
 from ..models.fusion import modality_shares
+from ..models.pretrained import load_pretrained
+from ..models.pretrained_model import PretrainedASDModel
 from ..runtime import seed_everything
 from ..se.capture import SECapture
 from .batches import BatchSource, eval_positions, shard_positions
@@ -32,6 +34,7 @@ from .checkpoint import (
     load_checkpoint,
     load_model_state,
     make_checkpoint,
+    model_config_dict,
     restore_rng_state,
 )
 from .config import TrainConfig
@@ -81,8 +84,10 @@ class Trainer:
         self.run_dir = Path(config.run_dir)
         self.last_path = self.run_dir / "checkpoints" / "last.pt"
         self.best_path = self.run_dir / "checkpoints" / "best.pt"
-        self.model = ASDModel(config.model).to(self.dist.device)
+        self.model = build_training_model(config).to(self.dist.device)
         self.loss_fn = ASDLoss(config.aux_loss_weight)
+        if not isinstance(self.model, ASDModel) and config.blank_gate_weight > 0:
+            raise ValueError(f"blank_gate_weight needs the toolkit's fusion SE; {config.init} has none")
         if config.gate_l1 < 0:
             raise ValueError(f"gate_l1 must be >= 0, got {config.gate_l1}")
         blocks = self.model.se_blocks()
@@ -114,8 +119,8 @@ class Trainer:
     def _resume(self) -> None:
         checkpoint = load_checkpoint(self.last_path, map_location=self.dist.device)
         saved = checkpoint.get("model_config")
-        if saved != config_to_dict(self.config.model):
-            diff = _first_difference(saved or {}, config_to_dict(self.config.model))
+        if saved != model_config_dict(self.model):
+            diff = _first_difference(saved or {}, model_config_dict(self.model))
             raise CheckpointError(f"{self.last_path}: holds a different model ({diff}); use another run_dir "
                                   "or --no-resume")
         load_model_state(self.model, checkpoint["model_state"], self.last_path)
@@ -281,6 +286,13 @@ class Trainer:
         if self.dist.is_main:
             atomic_torch_save(self._checkpoint(), self.last_path)
         barrier(self.dist)
+
+
+def build_training_model(config: TrainConfig) -> ASDModel | PretrainedASDModel:
+    """``ASDModel(config.model)``; with ``config.init`` the published model, loaded from its AVA weights."""
+    if config.init:
+        return load_pretrained(config.init, config.init_weights or None)
+    return ASDModel(config.model)
 
 
 def _first_difference(saved: dict[str, Any], current: dict[str, Any]) -> str:
