@@ -28,6 +28,7 @@ from ..explain.av import explain_tracks
 from ..explain.av_explainers import build_av_explainer
 from ..explain.importance import track_importance
 from ..explain.map_settings import MapSettings
+from ..explain.shown_shares import DEFAULT_SHARES, shares_move, shown_shares
 from ..media.decode import MediaError, StreamInfo, decode_audio_checked, open_av, probe_streams
 from ..media.frames import open_video
 from ..metrics.ava_csv import PREDICTION_COLUMNS, write_ava_csv
@@ -49,6 +50,7 @@ class ExplainVideoOptions:
     video_id: str | None = None
     maps: MapSettings = field(default_factory=MapSettings)  # how the SE maps and importance are made
     method: str = "se"  # the explainer (``explain.av_explainers.AV_EXPLAINERS``)
+    shares: str = DEFAULT_SHARES  # the modality shares shown (``explain.shown_shares``)
     chunk_frames: int = 256
     render: bool = True
     encode_preset: str = "superfast"  # x264 preset of the MP4 (veryfast: ~1.5x slower, ~2/3 of the size)
@@ -109,7 +111,7 @@ def explain_video(video: str | Path, checkpoint: str | Path, out_dir: str | Path
         workers=_inference_workers(model), threads_per_worker=1 if model.device.type == "cpu" else None,
         chunk_frames=opts.chunk_frames, explainer=build_av_explainer(opts.method, model, opts.maps))
     results = [TrackResult(track, expl.scores, expl.face_maps, expl.body_maps, expl.audio_attention,
-                           expl.modality_shares or None, expl.importance or None)
+                           shown_shares(expl.importance, opts.shares)[1] or None, expl.importance or None)
                for track, expl in zip(inputs, explanations)]
     clock.lap("model")
     out.mkdir(parents=True, exist_ok=True)
@@ -270,12 +272,13 @@ def _summary(video, video_id, frames, streams, source, results, notes, outputs, 
     for r in results:
         covered[r.inputs.frames] = True
         shares = {m: round(float(v.mean()), 4) for m, v in (r.shares or {}).items()}
+        share_kind = shown_shares(r.importance or {}, opts.shares)[0]
         tracks.append({
             "entity_id": r.inputs.entity_id, "start_s": round(float(r.inputs.timestamps_s[0]), 3),
             "end_s": round(float(r.inputs.timestamps_s[-1]), 3), "frames": int(len(r.scores)),
             "mean_score": round(float(r.scores.mean()), 4),
             "speaking_segments": speaking_segments(r.inputs.timestamps_s, r.scores, frames.fps),
-            "modality_shares": shares,
+            "shares_kind": share_kind, "modality_shares": shares, "shares_move": shares_move(r.shares or {}),
             "modality_importance": {kind: {m: round(v, 4) for m, v in values.items()}
                                     for kind, values in track_importance(r.importance or {}).items()},
         })

@@ -100,17 +100,21 @@ def track_mfcc(audio: np.ndarray, n_frames: int) -> np.ndarray:
 
 
 def prepare_authors_tracks(video_path: str | Path, config: AuthorsPrepConfig = AuthorsPrepConfig(), *,
-                           tracks: list[FaceTrack] | None = None, progress: bool = True) -> AuthorsVideo:
+                           tracks: list[FaceTrack] | None = None, progress: bool = True,
+                           soundtrack: tuple[np.ndarray, float] | None = None) -> AuthorsVideo:
     """Detect, track, crop and featurise every face track of ``video_path`` the authors' way.
 
-    ``tracks``: face tracks already known on the 25 fps frames (skips detection). A video without a face
-    gives no tracks (``info["tracks"] == 0``); one whose audio cannot be decoded raises ``AudioDecodeError``.
+    ``tracks``: face tracks already known on the 25 fps frames (skips detection). ``soundtrack``: the
+    video's 16 kHz mono int16 samples and their start time, already decoded (or silence chosen by the
+    caller); by default they are decoded here. A video without a face gives no tracks
+    (``info["tracks"] == 0``); one whose audio cannot be decoded raises ``AudioDecodeError``.
     """
     from ..media.frames import open_video
     from ..pipeline.tracks_source import detect_face_tracks
 
     path = Path(video_path)
-    samples, pts_t0_s = decode_audio_s16(path)  # first: a video without usable audio fails before detection
+    # first: a video without usable audio fails before detection
+    samples, pts_t0_s = soundtrack if soundtrack is not None else decode_audio_s16(path)
     audio_t0_s = 0.0 if config.audio_start == "stream" else pts_t0_s
     frames = Frames25(open_video(path, config.decoder), config.fps, config.resample_rule)
     info: dict = {"fps": config.fps, "source_fps": float(frames.source.fps), "frames": len(frames),
