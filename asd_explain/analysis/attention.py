@@ -25,8 +25,9 @@ import numpy as np
 import pandas as pd
 
 from ..atomic import atomic_write
+from ..constants import MODALITIES
 from ..metrics.ava_scoring import AVA_COLUMNS, score_csv
-from .av_pass import MODALITIES, AVPass
+from .av_pass import AVPass
 from .config import AnalysisConfig
 
 CATEGORY_ORDER = ("OC", "SI", "FO", "HVN", "SS")

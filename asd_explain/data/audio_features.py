@@ -22,7 +22,7 @@ import numpy as np
 import scipy.fft
 import torch
 
-from .store import SAMPLE_RATE_HZ
+from ..constants import SAMPLE_RATE_HZ
 
 FEATURES = ("logmel", "mfcc")
 AUDIO_FRAMES_PER_VIDEO_FRAME = 4

@@ -8,6 +8,7 @@ from typing import Any, Sequence
 import numpy as np
 from tqdm import tqdm
 
+from ..constants import MODALITIES
 from ..data.store import TrackStore
 from ..models.asd_model import ASDModel
 from .av import MOTION_WINDOW_FRAMES, explain_track_arrays
@@ -35,7 +36,7 @@ def explain_store_tracks(model: ASDModel, store: TrackStore, entity_ids: Sequenc
     """Explain whole tracks (chunks of ``chunk_frames``) and write ``av_render.save_track_explanation``
     files for each into ``out_dir``; returns their paths, in ``entity_ids`` order."""
     check_entities(store, entity_ids)
-    names = tuple(m for m in ("face", "body", "audio") if m in model.modalities)
+    names = tuple(m for m in MODALITIES if m in model.modalities)
     written = []
     for entity_id in tqdm(entity_ids, desc="explain tracks", unit="track", disable=not progress):
         track = store.read(entity_id, modalities=names)

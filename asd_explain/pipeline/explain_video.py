@@ -21,7 +21,9 @@ import pandas as pd
 import torch
 
 from ..config import atomic_write_text
+from ..constants import DEFAULT_Z, SAMPLE_RATE_HZ
 from ..data.audio_features import AudioFeatureConfig, audio_features
+from ..data.preprocessing import model_preprocessing
 from ..explain.av import MOTION_WINDOW_FRAMES, explain_tracks
 from ..media.decode import MediaError, decode_audio, open_av, probe_streams
 from ..media.frames import open_video
@@ -31,8 +33,6 @@ from .inputs import CropSettings, collect_inputs, entity_id_for
 from .render_video import TrackResult, render_video
 from .tracks_source import csv_face_tracks, detect_face_tracks
 
-SAMPLE_RATE_HZ = 16000
-
 
 @dataclass
 class ExplainVideoOptions:
@@ -40,7 +40,7 @@ class ExplainVideoOptions:
     detect_every: int | None = None
     boxes_csv: str | None = None
     video_id: str | None = None
-    z: float = 1.282
+    z: float = DEFAULT_Z
     top_percent: float | None = None
     interpolation: str = "bicubic"
     reference: str = "zero"              # map reference (``explain.av.explain_av_batch``)
@@ -70,11 +70,11 @@ def explain_video(video: str | Path, checkpoint: str | Path, out_dir: str | Path
         raise ValueError(str(err)) from None
     video_id = opts.video_id or video.stem
     model, ckpt = load_model(checkpoint, resolve_device(opts.device))
-    prep = ckpt.get("preprocessing") or {}
-    settings = CropSettings.from_preprocessing(prep, "body" in model.modalities)
+    prep = model_preprocessing(model)  # the checkpoint's: crops, normalisation, audio features, sample rate
+    settings = CropSettings.from_preprocessing(prep.to_dict(), "body" in model.modalities)
     notes: list[str] = []
     clock = _StageClock()
-    audio16, audio_t0, original_audio = _soundtrack(video, streams, frames, notes)
+    audio16, audio_t0, original_audio = _soundtrack(video, streams, frames, notes, prep.sample_rate_hz)
     clock.lap("audio")
     if opts.boxes_csv:
         tracks, entity_ids, issues = csv_face_tracks(opts.boxes_csv, video_id, frames.frame_times_s, frames.fps,
@@ -88,7 +88,8 @@ def explain_video(video: str | Path, checkpoint: str | Path, out_dir: str | Path
     clock.lap("tracks")
     if not tracks:
         notes.append("no face found: nothing to score; the output video shows the input unchanged")
-    inputs = collect_inputs(frames, tracks, entity_ids, settings, audio16, audio_t0, progress=opts.progress)
+    inputs = collect_inputs(frames, tracks, entity_ids, settings, audio16, audio_t0, progress=opts.progress,
+                            sample_rate_hz=prep.sample_rate_hz)
     clock.lap("crops")
     explanations = explain_tracks(
         model, [{"face": t.face, "body": t.body, "audio": t.audio, "timestamps_s": t.timestamps_s, "fps": frames.fps,
@@ -105,7 +106,7 @@ def explain_video(video: str | Path, checkpoint: str | Path, out_dir: str | Path
     outputs = {"scores_csv": str(out / "scores.csv"), "summary_json": str(out / "summary.json")}
     if opts.render:
         outputs["video"] = str(_render(frames, results, out / f"{video_id}_explained.mp4", video, audio16,
-                                       original_audio, notes, opts))
+                                       original_audio, notes, opts, prep.sample_rate_hz))
         if explanations:
             outputs["summary_png"] = str(_summary_sheet(out, explanations, inputs))
         clock.lap("render")
@@ -134,19 +135,19 @@ class _StageClock:
         self._last = now
 
 
-def _soundtrack(video: Path, streams, frames, notes: list[str]):
-    """(16 kHz mono float32, time of its sample 0, (original-rate audio, rate) or None)."""
+def _soundtrack(video: Path, streams, frames, notes: list[str], rate_hz: int = SAMPLE_RATE_HZ):
+    """(mono float32 at ``rate_hz``, time of its sample 0, (original-rate audio, rate) or None)."""
     duration = float(frames.frame_times_s[-1]) + 1.0 / frames.fps
     if not streams.has_audio:
         notes.append("no audio track: the audio stream was scored as silence")
-        return np.zeros(int(duration * SAMPLE_RATE_HZ) + SAMPLE_RATE_HZ, np.float32), 0.0, None
+        return np.zeros(int(duration * rate_hz) + rate_hz, np.float32), 0.0, None
     try:
-        audio16, t0 = decode_audio(video, 0.0, duration + 1.0, streams.video_start_s, SAMPLE_RATE_HZ, seek=False)
+        audio16, t0 = decode_audio(video, 0.0, duration + 1.0, streams.video_start_s, rate_hz, seek=False)
         original = decode_audio(video, 0.0, duration + 1.0, streams.video_start_s, streams.audio_rate_hz,
                                 seek=False)
     except MediaError as err:
         notes.append(f"audio could not be decoded ({err}); scored as silence")
-        return np.zeros(int(duration * SAMPLE_RATE_HZ) + SAMPLE_RATE_HZ, np.float32), 0.0, None
+        return np.zeros(int(duration * rate_hz) + rate_hz, np.float32), 0.0, None
     samples, t_orig = original
     skip = max(0, int(round(-t_orig * streams.audio_rate_hz)))  # audio that starts before the first frame
     pad = max(0, int(round(t_orig * streams.audio_rate_hz)))
@@ -154,9 +155,11 @@ def _soundtrack(video: Path, streams, frames, notes: list[str]):
     return audio16, t0, (aligned, streams.audio_rate_hz)
 
 
-def _render(frames, results, path: Path, video: Path, audio16, original_audio, notes, opts) -> Path:
+def _render(frames, results, path: Path, video: Path, audio16, original_audio, notes, opts,
+            rate_hz: int = SAMPLE_RATE_HZ) -> Path:
     timeline = np.arange(len(frames)) / frames.fps
-    logmel = audio_features(audio16.astype(np.float32), timeline, frames.fps, AudioFeatureConfig(kind="logmel"))
+    logmel = audio_features(audio16.astype(np.float32), timeline, frames.fps,
+                            AudioFeatureConfig(kind="logmel", sample_rate_hz=rate_hz))
     with open_av(video) as container:
         rate = container.streams.video[0].average_rate or container.streams.video[0].guessed_rate
     fps = Fraction(rate) if rate else Fraction(frames.fps).limit_denominator(1001)
