@@ -5,9 +5,10 @@ weights (cost does not depend on them), eval mode; input: ``--clips`` clips of `
 grey face and body crops, 40 log-mel bands at 4 audio frames per video frame (default 4 x 32). Timed, from
 one run:
   forward          the plain no-grad forward (reference);
-  se               ``explain_av_batch``: one no-grad forward + face and body heatmaps of every frame at
-                   112 x 112, the spectrogram attention and the modality shares (all modalities at once);
+  se               ``explain_av_batch`` (occlusion off): one no-grad forward + face and body heatmaps of every
+                   frame at 112 x 112, the spectrogram attention and the modality shares (all modalities at once);
   se-clipmean      the same with ``reference="clip-mean"``;
+  se+occlusion     ``se`` with the occlusion importance (one extra fusion + temporal pass per modality);
   <method>:<m>     a grad-cam method on modality m through ``av_baselines.ModalityView`` (one forward and
                    one backward of the whole model; parameters require grad, as grad-cam is normally used);
   <method>:all     the sum over the modalities of the same round (what explaining all three costs);
@@ -30,7 +31,7 @@ from typing import Callable
 
 import torch
 
-from asd_explain.explain.av import explain_av_batch
+from asd_explain.explain.av import MapSettings, explain_av_batch
 from asd_explain.explain.av_baselines import av_explainer
 from asd_explain.models import ASDModel, ModelConfig
 
@@ -60,8 +61,9 @@ def make_runs(model: ASDModel, batch: dict, methods: list[str]) -> dict[str, Cal
         return run
 
     runs: dict[str, Callable[[], object]] = {
-        "forward": forward, "se": lambda: explain_av_batch(model, batch),
-        "se-clipmean": lambda: explain_av_batch(model, batch, reference="clip-mean")}
+        "forward": forward, "se": lambda: explain_av_batch(model, batch, MapSettings(occlusion=False)),
+        "se-clipmean": lambda: explain_av_batch(model, batch, MapSettings(reference="clip-mean", occlusion=False)),
+        "se+occlusion": lambda: explain_av_batch(model, batch, MapSettings(occlusion=True))}
     for method in methods:
         for modality in modalities:
             runs[f"{method}:{modality}"] = baseline(method, modality)

@@ -92,6 +92,24 @@ def _drop_shared_entities(faces: AnnotationSet, report: PrepReport, bodies: dict
                 bodies[video_id] = bodies[video_id][~drop]
 
 
+def load_rows(dataset: str, annotations, split: str | None, settings: PrepSettings, body_annotations,
+              shard: tuple[int, int]) -> tuple[AnnotationSet, dict | None, PrepReport]:
+    """The valid face rows of the shard's videos, their body boxes (body_source csv) and the report so far."""
+    if (settings.body_source == "csv") != (body_annotations is not None):
+        raise ValueError("body annotations (a WASD *_orig_body.csv) go with body_source 'csv' and only with it")
+    index, count = shard
+    keep = (lambda video_id: shard_of(video_id, count) == index) if count > 1 else None
+    faces = read_annotations(annotation_files(annotations, split), keep)
+    report = PrepReport(dataset, split, shard, rows_in=faces.rows_read)
+    _split_issues(faces, report)
+    bodies = None
+    if settings.body_source == "csv":
+        body_paths = annotation_files(body_annotations, split, body=True)
+        bodies = _attach_bodies(faces, body_paths, keep, report)
+    _drop_shared_entities(faces, report, bodies)
+    return faces, bodies, report
+
+
 def prepare_store(dataset: str, videos: str | os.PathLike, annotations: str | os.PathLike,
                   out: str | os.PathLike, *, split: str | None = None, settings: PrepSettings | None = None,
                   body_annotations: str | os.PathLike | None = None, categories: Categories | None = None,
@@ -105,18 +123,7 @@ def prepare_store(dataset: str, videos: str | os.PathLike, annotations: str | os
     """
     started = time.perf_counter()
     settings = settings or PrepSettings()
-    if (settings.body_source == "csv") != (body_annotations is not None):
-        raise ValueError("body annotations (a WASD *_orig_body.csv) go with body_source 'csv' and only with it")
-    index, count = shard
-    keep = (lambda video_id: shard_of(video_id, count) == index) if count > 1 else None
-    faces = read_annotations(annotation_files(annotations, split), keep)
-    report = PrepReport(dataset, split, shard, rows_in=faces.rows_read)
-    _split_issues(faces, report)
-    bodies = None
-    if settings.body_source == "csv":
-        body_paths = annotation_files(body_annotations, split, body=True)
-        bodies = _attach_bodies(faces, body_paths, keep, report)
-    _drop_shared_entities(faces, report, bodies)
+    faces, bodies, report = load_rows(dataset, annotations, split, settings, body_annotations, shard)
     found = find_videos(videos)
     manifest = {"dataset": dataset, "split": split, "settings": settings.manifest_settings(),
                 "created_by": f"asd-prep {__version__}", "documentation": "docs/prepare.md"}
@@ -127,14 +134,14 @@ def prepare_store(dataset: str, videos: str | os.PathLike, annotations: str | os
                      (0 if workers <= 1 else 1) if decode_threads is None else decode_threads, fsync)
             for video_id in sorted(faces.videos) if len(faces.videos[video_id])]
     for result in _run_jobs(jobs, workers, progress):
-        _add_result(report, result)
+        add_result(report, result)
     report.skipped.sort(key=lambda issue: (issue.file, issue.row))
     report.seconds = time.perf_counter() - started
     report.write(root)
     return report
 
 
-def _add_result(report: PrepReport, result: VideoResult) -> None:
+def add_result(report: PrepReport, result: VideoResult) -> None:
     report.videos += 1
     report.videos_skipped += 0 if result.usable else 1
     report.rows_stored += result.rows_stored
@@ -142,6 +149,7 @@ def _add_result(report: PrepReport, result: VideoResult) -> None:
     report.tracks_written += result.tracks_written
     report.skipped += result.skipped
     report.video_seconds += result.video_seconds
+    report.file_issues += result.media_issues
 
 
 def _worker_init(parent_pid: int) -> None:

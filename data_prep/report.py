@@ -57,6 +57,9 @@ class PrepReport:
                  f"{self.seconds:.1f} s)"]
         for kind, count in self.by_reason().items():
             lines.append(f"  {kind}: {count}")
+        advice = next((i.reason.split("; ", 1)[1] for i in self.skipped if "--time-offset" in i.reason), None)
+        if advice:
+            lines.append(f"  NOTE: {advice}")
         for issue in (self.file_issues + self.skipped)[:max_examples]:
             lines.append(f"  {issue}")
         if len(self.skipped) + len(self.file_issues) > max_examples:

@@ -8,6 +8,7 @@ from asd_explain.config import config_to_dict
 from asd_explain.constants import SAMPLE_RATE_HZ
 from asd_explain.data.image_codec import CODECS
 from asd_explain.media.crops import COLOURS, INTERPOLATIONS, BodyFromFace
+from asd_explain.pretrained_inputs.ava_crop import FACE_CROP_STYLES
 
 BODY_SOURCES = ("derived", "csv", "none")
 
@@ -17,7 +18,11 @@ class PrepSettings:
     """Crop sizes are ``(height, width)``; ``body_source``: ``derived`` (from the face box, the AVA default),
     ``csv`` (body boxes read from a body CSV, WASD) or ``none`` (no body stream). ``decoder``: ``pyav``
     (default, faster here) or ``decord``; it is part of the manifest so a resumed run decodes the same way.
-    ``resize``: ``linear`` (the field's cv2.resize default) or ``area`` (anti-aliased, slower)."""
+    ``resize``: ``linear`` (the field's cv2.resize default) or ``area`` (anti-aliased, slower).
+    ``face_crop``: ``box`` (the store's window of the face box) or ``authors`` (the window the published
+    AVA models were trained on, grey 112 x 112: ``asd_explain.pretrained_inputs.ava_crop``).
+    ``time_offset_s``: the annotation time of the video's first frame (900 for AVA videos cut to their
+    annotated 15-minute segment); the store keeps the annotation's timestamps."""
 
     face_size: tuple[int, int] = (112, 112)
     face_colour: str = "gray"
@@ -29,8 +34,14 @@ class PrepSettings:
     jpeg_quality: int = 95
     decoder: str = "pyav"
     resize: str = "linear"
+    time_offset_s: float = 0.0
+    face_crop: str = "box"
 
     def __post_init__(self) -> None:
+        if self.face_crop not in FACE_CROP_STYLES:
+            raise ValueError(f"face_crop must be one of {', '.join(FACE_CROP_STYLES)}, got {self.face_crop!r}")
+        if self.face_crop == "authors" and (tuple(self.face_size) != (112, 112) or self.face_colour != "gray"):
+            raise ValueError("face_crop 'authors' makes grey 112 x 112 crops: use --face-size 112 --face-colour gray")
         for name in ("face_colour", "body_colour"):
             if getattr(self, name) not in COLOURS:
                 raise ValueError(f"{name} must be one of {', '.join(COLOURS)}, got {getattr(self, name)!r}")
@@ -60,6 +71,10 @@ class PrepSettings:
             out.pop("body_from_face")
         if self.image_codec != "jpeg":
             out.pop("jpeg_quality")
+        if not self.time_offset_s:
+            out.pop("time_offset_s")
+        if self.face_crop == "box":
+            out.pop("face_crop")  # stores made before face_crop existed hold box crops and stay resumable
         return out
 
 

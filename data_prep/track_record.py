@@ -76,7 +76,7 @@ def track_arrays(video: VideoPass, rows: np.ndarray, buffer: TrackBuffer) -> dic
     frame_index = video.frame_of_row[rows]
     arrays = {
         "timestamps_s": ts.astype(np.float64),
-        "frame_times_s": video.frames.frame_times_s[frame_index].astype(np.float64),
+        "frame_times_s": video.times_s[frame_index].astype(np.float64),
         "frame_indices": frame_index.astype(np.int64),
         "labels": video.rows.labels[rows].astype(np.int8),
         "face_boxes": video.rows.boxes[rows].astype(np.float64),

@@ -19,8 +19,9 @@ from asd_explain.data.image_codec import encode_image
 from asd_explain.data.store import StoreError
 from asd_explain.data.store_writer import VideoWriter
 from asd_explain.media.crops import FrameCrops
-from asd_explain.media.decode import MediaError, decode_audio, nearest_frames, probe_streams
+from asd_explain.media.decode import MediaError, decode_audio_checked, nearest_frames, probe_streams
 from asd_explain.media.frames import open_video, prefetch
+from asd_explain.pretrained_inputs.ava_crop import authors_ava_crop
 
 from .settings import PrepSettings
 from .track_record import TrackBuffer, track_arrays, track_header
@@ -54,6 +55,7 @@ class VideoResult:
     skipped: list[RowIssue] = field(default_factory=list)
     usable: bool = True
     video_seconds: float = 0.0
+    media_issues: list[RowIssue] = field(default_factory=list)  # file-level: damaged audio packets (row 0)
 
 
 def _issues(rows: VideoAnnotations, indices, kind: str, reason: str | Callable[[int], str]) -> list[RowIssue]:
@@ -78,6 +80,7 @@ def prepare_video(job: VideoJob, on_rows: Callable[[int], None] | None = None) -
             writer.adopt_finished(tracks)
             if writer.complete:
                 _count_finished(writer, tracks, result)
+                result.media_issues += _stored_damage(writer, job.video_path)
                 result.skipped += [RowIssue(*s) for s in writer.index["skipped"]]
                 return result
             try:
@@ -96,6 +99,15 @@ def prepare_video(job: VideoJob, on_rows: Callable[[int], None] | None = None) -
     return result
 
 
+def _stored_damage(writer: VideoWriter, video_path: Path) -> list[RowIssue]:
+    damage = writer.index.get("audio_damage")
+    if not damage:
+        return []
+    return [RowIssue(str(video_path), 0, f"{damage['damaged_packets']} damaged audio packet(s) skipped: "
+                                         f"{damage['lost_s']:.3f} s of audio lost, filled with silence at their time",
+                     "damaged_audio")]
+
+
 def _count_finished(writer: VideoWriter, tracks: dict[str, np.ndarray], result: VideoResult) -> None:
     for entity_id in tracks:
         entry = writer.index["tracks"].get(entity_id)
@@ -103,6 +115,25 @@ def _count_finished(writer: VideoWriter, tracks: dict[str, np.ndarray], result: 
             result.rows_stored += entry["n_frames"]
             result.tracks_stored += 1
             result.skipped += [RowIssue(*s) for s in entry.get("skipped", [])]
+
+
+AVA_SEGMENT_START_S = 900.0
+
+
+def precut_hint(timestamps_s: np.ndarray, end_s: float, offset_s: float) -> str:
+    """'; ...' advice when every row lies past the video's end in a way that says the video was pre-cut."""
+    first, last = float(timestamps_s.min()), float(timestamps_s.max())
+    duration = end_s - offset_s
+    if first <= end_s:
+        return ""
+    if offset_s == 0 and first >= AVA_SEGMENT_START_S - 1 and last <= AVA_SEGMENT_START_S + duration + 1:
+        return ("; videos look cut to the 900-1800 s segment (every labelled time lies within the video's "
+                f"duration {duration:.1f} s after 900 s); rerun with --time-offset 900")
+    if last - first <= duration + 1:
+        guess = np.floor(first - offset_s) + offset_s if offset_s else np.floor(first)
+        return (f"; the labelled times ({first:.1f}-{last:.1f} s) fit the video's {duration:.1f} s if it starts "
+                f"at about {guess:.0f} s of the source: rerun with --time-offset {guess:.0f}")
+    return ""
 
 
 class _VideoPass:
@@ -119,15 +150,17 @@ class _VideoPass:
             raise MediaError("no_audio", f"{self.job.video_path}: video has no audio track")
         self.frames = open_video(self.job.video_path, self.settings.decoder, threads=self.job.decode_threads)
         fps = self.frames.fps
+        offset = self.settings.time_offset_s
+        self.times_s = self.frames.frame_times_s + offset  # frame times on the annotation's timeline
         ts = self.rows.timestamps_s
-        self.frame_of_row, inside = nearest_frames(self.frames.frame_times_s, ts, fps)
+        self.frame_of_row, inside = nearest_frames(self.times_s, ts, fps)
         valid = inside.copy()
+        hint = precut_hint(ts, float(self.times_s[-1]) + 1.0 / fps, offset) if not inside.any() else ""
         video_skips = _issues(self.rows, np.flatnonzero(~inside), "past_video_end",
                               lambda i: f"timestamp {ts[i]} s is outside the video "
-                                        f"(frames {self.frames.frame_times_s[0]:.3f}-"
-                                        f"{self.frames.frame_times_s[-1]:.3f} s)")
+                                        f"(frames {self.times_s[0]:.3f}-{self.times_s[-1]:.3f} s){hint}")
         if valid.any():
-            video_skips += self._load_audio(info.video_start_s, valid)
+            video_skips += self._load_audio(info.video_start_s - offset, valid)
         self.result.video_seconds = float(ts[valid].max() - ts[valid].min() + 1 / fps) if valid.any() else 0.0
         self.body_boxes = self._body_boxes()
         kept = {e: rows[valid[rows]] for e, rows in tracks.items()}
@@ -143,7 +176,12 @@ class _VideoPass:
         ts = self.rows.timestamps_s
         half = 0.5 / self.frames.fps
         start, end = ts[valid].min() - AUDIO_MARGIN_S, ts[valid].max() + AUDIO_MARGIN_S
-        self.audio, self.audio_t0_s = decode_audio(self.job.video_path, start, end, video_start_s)
+        decoded = decode_audio_checked(self.job.video_path, start, end, video_start_s)
+        self.audio, self.audio_t0_s = decoded.samples, decoded.t0_s
+        if decoded.damaged_packets:
+            self.writer.index["audio_damage"] = {"damaged_packets": decoded.damaged_packets,
+                                                 "lost_s": round(decoded.lost_s, 6)}
+            self.result.media_issues.append(RowIssue(str(self.job.video_path), 0, decoded.note(), "damaged_audio"))
         audio_end = self.audio_t0_s + len(self.audio) / SAMPLE_RATE_HZ
         covered = (ts - half >= self.audio_t0_s - AUDIO_TOLERANCE_S) & (ts + half <= audio_end + AUDIO_TOLERANCE_S)
         bad = np.flatnonzero(valid & ~covered)
@@ -203,8 +241,9 @@ class _VideoPass:
             buffer.ok[pos] = False
             return
         s = self.settings
-        buffer.face[pos] = encode_image(crops.crop(self.rows.boxes[row], s.face_size, s.face_colour),
-                                        s.image_codec, s.jpeg_quality)
+        face = (authors_ava_crop(crops.frame, self.rows.boxes[row], s.face_size) if s.face_crop == "authors"
+                else crops.crop(self.rows.boxes[row], s.face_size, s.face_colour))
+        buffer.face[pos] = encode_image(face, s.image_codec, s.jpeg_quality)
         if self.body_boxes is not None:
             buffer.body[pos] = encode_image(crops.crop(self.body_boxes[row], s.body_size, s.body_colour),
                                             s.image_codec, s.jpeg_quality)

@@ -50,3 +50,30 @@ def reference_ap(gt_path, pred_path, *, gt_header: bool = False, pred_header: bo
     precision = tp / (merged.index.to_numpy() + 1)
     recall = tp / positives
     return _voc_ap(precision.astype(np.float64), recall.astype(np.float64))
+
+
+def official_read(path, predictions: bool) -> pd.DataFrame:
+    """Read a CSV the way the official scorer does: ``header=None``, 8 columns (GT) or 9 (predictions)."""
+    names = COLUMNS + (["score"] if predictions else [])
+    raw = pd.read_csv(path, header=None)
+    assert raw.shape[1] == len(names), f"{path}: {raw.shape[1]} columns, the official reader takes {len(names)}"
+    frame = pd.read_csv(path, header=None, names=names)
+    frame["uid"] = frame["frame_timestamp"].map(str) + ":" + frame["entity_id"]
+    return frame
+
+
+def check_official_pair(gt_path, pred_path) -> int:
+    """The official scorer's acceptance rules on a GT / prediction pair; returns the number of rows."""
+    gt = official_read(gt_path, False)
+    pred = official_read(pred_path, True)
+    assert gt["uid"].count() == pred["uid"].count(), "must have the same number of unique rows"
+    assert gt["uid"].is_unique and pred["uid"].is_unique
+    assert list(pred["label"].unique()) == ["SPEAKING_AUDIBLE"]
+    assert pred["score"].dtype == np.float64
+    assert np.issubdtype(gt["frame_timestamp"].dtype, np.floating) or np.issubdtype(gt["frame_timestamp"].dtype,
+                                                                                      np.integer)
+    merged = gt.merge(pred, on="uid", suffixes=("_gt", "_pred"), validate="1:1")
+    assert len(merged) == len(gt), f"{len(gt) - len(merged)} ground-truth rows have no prediction"
+    for axis in ("x1", "y1", "x2", "y2"):
+        assert (abs(merged[f"entity_box_{axis}_gt"] - merged[f"entity_box_{axis}_pred"]) <= 1e-9).all()
+    return len(gt)

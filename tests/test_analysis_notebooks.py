@@ -116,7 +116,9 @@ def test_analyze_scores_and_ap_are_the_official_evaluation(inputs, analyzed, tmp
     frames = pd.read_csv(analyzed / "attention" / "frames.csv")
     evaluation = evaluate_checkpoint(inputs["checkpoint"], inputs["store"], tmp_path, split="val", chunk_frames=64,
                                      progress=False)
-    predicted = pd.read_csv(evaluation.predictions_csv)
+    from asd_explain.metrics.ava_scoring import read_ava_csv
+
+    predicted = read_ava_csv(evaluation.predictions_csv, predictions=True).astype({"entity_id": str})
     same = frames.merge(predicted, on=["entity_id", "frame_timestamp"], how="left", suffixes=("", "_eval"))
     assert len(same) == len(frames) == payload["info"]["frames"]
     assert (same["score"] - same["score_eval"]).abs().max() < 1e-5  # the same model, the same chunks

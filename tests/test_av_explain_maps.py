@@ -11,17 +11,29 @@ from asd_explain.data.dataset import TrackDataset, collate
 from asd_explain.data.store import TrackStore
 from asd_explain.explain.av import (
     TrackExplanation,
-    _local_std,
-    _speaking_map,
     explain_av_batch,
     explain_track_arrays,
     join_explanations,
     track_batch,
 )
+from asd_explain.explain.map_ops import local_std, valid_steps
+from asd_explain.explain.map_settings import MapSettings
+from asd_explain.explain.references import MAP_REFERENCES, BlockMaps
 from asd_explain.explain.se_maps import se_heatmaps, select_channels
 from asd_explain.models.heads import speaking_probability
 
 B, T, SIZE = 2, 6, 48
+
+
+def _local_std(scaled, lengths, time_dim, window_frames, frames):
+    """The motion reference's statistic with its window in video frames (as ``references.motion`` calls it)."""
+    half = round((window_frames // 2) * scaled.shape[time_dim] / frames)
+    return local_std(scaled, valid_steps(scaled, lengths, time_dim, frames), time_dim, half)
+
+
+def _speaking_map(scaled, excitation, scores, lengths, time_dim):
+    """The registered "speaking" reference on one block's output."""
+    return MAP_REFERENCES["speaking"](BlockMaps(scaled, excitation, scores, lengths, time_dim), MapSettings())
 
 
 def random_batch(seed: int = 0, body: bool = True) -> dict:
@@ -69,7 +81,7 @@ def test_batch_explanations_match_the_model_and_the_se_maths():
 
 def test_clip_mean_reference_maps_by_hand():
     model, batch = small_model(), random_batch(2)
-    explanations = explain_av_batch(model, batch, reference="clip-mean")
+    explanations = explain_av_batch(model, batch, MapSettings(reference="clip-mean"))
     out = model.explain_forward(batch)
     n = T - 2  # item 1 is padded: its mean runs over its own 4 frames only
     face = out["se"]["face"]
@@ -88,7 +100,7 @@ def test_clip_mean_reference_maps_by_hand():
     by_hand = (by_hand - by_hand.min()) / (by_hand.max() - by_hand.min())
     np.testing.assert_allclose(explanations[0].audio_attention, by_hand.numpy(), atol=1e-5)
     with pytest.raises(ValueError, match="reference must be one of"):
-        explain_av_batch(model, batch, reference="median")
+        explain_av_batch(model, batch, MapSettings(reference="median"))
 
 
 def test_speaking_map_by_hand():
@@ -136,8 +148,8 @@ def test_local_std_by_hand():
 
 def test_motion_reference_is_the_windowed_std_of_the_kept_channels():
     model, batch = small_model(), random_batch(4)
-    got = explain_av_batch(model, batch, reference="motion", motion_window=3, top_percent=50,
-                           interpolation="bilinear", normalize="track")
+    got = explain_av_batch(model, batch, MapSettings(reference="motion", motion_window=3, top_percent=50,
+                                                     interpolation="bilinear", normalize="track"))
     face = model.explain_forward(batch)["se"]["face"]
     spread = _local_std(face["scaled"], [T, T - 2], time_dim=2, window_frames=3, frames=T)
     small = se_heatmaps(spread, face["excitation"], None, top_percent=50, interpolation="bilinear",
@@ -146,33 +158,33 @@ def test_motion_reference_is_the_windowed_std_of_the_kept_channels():
     by_hand = (by_hand - by_hand.min()) / (by_hand.max() - by_hand.min())
     np.testing.assert_allclose(got[1].face_maps, by_hand.numpy(), atol=1e-5)
     with pytest.raises(ValueError, match="motion_window"):
-        explain_av_batch(model, batch, reference="motion", motion_window=4)
+        explain_av_batch(model, batch, MapSettings(reference="motion", motion_window=4))
 
 
 def test_body_reference_changes_the_body_maps_only():
     model, batch = small_model(), random_batch(5)
-    face_motion = explain_av_batch(model, batch, reference="motion", motion_window=3)
-    clip_mean = explain_av_batch(model, batch, reference="clip-mean")
-    mixed = explain_av_batch(model, batch, reference="motion", body_reference="clip-mean", motion_window=3)
+    face_motion = explain_av_batch(model, batch, MapSettings(reference="motion", motion_window=3))
+    clip_mean = explain_av_batch(model, batch, MapSettings(reference="clip-mean"))
+    mixed = explain_av_batch(model, batch, MapSettings(reference="motion", body_reference="clip-mean",
+                                                       motion_window=3))
     for b in range(B):
         np.testing.assert_array_equal(mixed[b].face_maps, face_motion[b].face_maps)
         np.testing.assert_array_equal(mixed[b].body_maps, clip_mean[b].body_maps)
         np.testing.assert_array_equal(mixed[b].audio_attention, face_motion[b].audio_attention)
     assert not np.array_equal(face_motion[0].body_maps, clip_mean[0].body_maps)
     with pytest.raises(ValueError, match="reference must be one of"):
-        explain_av_batch(model, batch, body_reference="median")
+        explain_av_batch(model, batch, MapSettings(body_reference="median"))
 
 
-def test_cli_references_are_the_explainers():
+def test_cli_references_are_the_registered_ones():
     from asd_explain.cli.options import REFERENCES as CLI
-    from asd_explain.explain.av import REFERENCES
-    assert tuple(CLI) == REFERENCES
+    assert tuple(CLI) == tuple(MAP_REFERENCES) == ("zero", "clip-mean", "speaking", "motion")
 
 
 def test_speaking_reference_for_the_audio_only():
     model, batch = small_model(), random_batch(3)
-    plain = explain_av_batch(model, batch, reference="clip-mean")
-    mixed = explain_av_batch(model, batch, reference="clip-mean", audio_reference="speaking")
+    plain = explain_av_batch(model, batch, MapSettings(reference="clip-mean"))
+    mixed = explain_av_batch(model, batch, MapSettings(reference="clip-mean", audio_reference="speaking"))
     out = model.explain_forward(batch)
     for b in range(B):
         np.testing.assert_array_equal(mixed[b].face_maps, plain[b].face_maps)  # visual maps unchanged
@@ -182,10 +194,10 @@ def test_speaking_reference_for_the_audio_only():
     by_hand = F.interpolate(small[None, None], size=(40, 4 * T), mode="bicubic", align_corners=False)[0, 0]
     by_hand = (by_hand - by_hand.min()) / (by_hand.max() - by_hand.min()).clamp_min(1e-12)
     np.testing.assert_allclose(mixed[0].audio_attention, by_hand.clamp(0, 1).numpy(), atol=1e-5)
-    everything = explain_av_batch(model, batch, reference="speaking")
+    everything = explain_av_batch(model, batch, MapSettings(reference="speaking"))
     assert everything[0].face_maps.shape == plain[0].face_maps.shape
     with pytest.raises(ValueError, match="reference must be one of"):
-        explain_av_batch(model, batch, audio_reference="median")
+        explain_av_batch(model, batch, MapSettings(audio_reference="median"))
 
 
 def test_models_without_body_fusion_se_or_any_se():
@@ -259,7 +271,7 @@ def test_whole_track_in_chunks_and_blanking(tmp_path_factory):
 
 
 def test_many_tracks_on_threads_equal_one_call_per_track(tmp_path_factory):
-    """explain_tracks on 2 threads (model replicas sharing weights, chunks longest first) gives exactly what
+    """explain_tracks on 2 threads (one model and explainer, chunks longest first) gives exactly what
     explain_track_arrays gives track by track, and restores torch's thread count."""
     from asd_explain.explain.av import explain_tracks
 

@@ -10,6 +10,7 @@ from _asd_toy import toy_batches
 
 from asd_explain.models import ModelConfig
 from asd_explain.models.asd_model import ASDModel, model_inputs
+from asd_explain.se import SECapture
 from asd_explain.train.batches import ListBatchSource
 from asd_explain.train.checkpoint import load_model
 from asd_explain.train.config import OptimConfig, TrainConfig
@@ -36,10 +37,11 @@ def _mean_gates(model: ASDModel, batches) -> dict[str, float]:
     sums: dict[str, list[float]] = {}
     with torch.no_grad():
         for batch in batches:
-            model(**model_inputs(batch, model.modalities, torch.device("cpu")))
-            for name, block in model.se_blocks().items():
-                sums.setdefault(name, []).append(float(block.excitation.mean()))
-                assert block.live_excitation is None  # eval forwards keep no graph
+            with SECapture(model.se_blocks()) as capture:
+                model(**model_inputs(batch, model.modalities, torch.device("cpu")))
+            for name, gate in capture.gates.items():
+                sums.setdefault(name, []).append(float(gate.mean()))
+                assert not gate.requires_grad  # a capture without graph keeps none
     return {name: sum(v) / len(v) for name, v in sums.items()}
 
 

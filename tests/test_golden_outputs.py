@@ -21,7 +21,7 @@ import pytest
 import torch
 
 from asd_explain.config import load_config
-from asd_explain.explain.av import explain_av_batch, track_batch
+from asd_explain.explain.av import MapSettings, explain_av_batch, track_batch
 from asd_explain.models import ASDModel, ModelConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,7 +95,7 @@ def compute_outputs() -> dict[str, np.ndarray]:
     for name, stats in default.kept.items():
         out[f"kept/{name}"] = np.atleast_1d(stats.kept).astype(np.float32)
     for reference in REFERENCES[1:]:
-        item = explain_av_batch(model, batch, reference=reference)[0]
+        item = explain_av_batch(model, batch, MapSettings(reference=reference))[0]
         out[f"{reference}/face_maps"] = item.face_maps[:, ::4, ::4]
         out[f"{reference}/body_maps"] = item.body_maps[:, ::4, ::4]
         out[f"{reference}/audio_attention"] = item.audio_attention[::2, ::2]

@@ -20,6 +20,7 @@ from asd_explain.image.models import (
 from asd_explain.image.recipe import ImageRunConfig
 from asd_explain.image.shapes import make_shapes_sample
 from asd_explain.metrics.pointing import coarse_map_pointing
+from asd_explain.se import SECapture
 from asd_explain.train.checkpoint import save_checkpoint_file
 
 registry.register_commands(cli, cli_package)
@@ -27,11 +28,10 @@ registry.register_commands(cli, cli_package)
 
 def se_map_shape(model: torch.nn.Module, size: int) -> tuple[int, ...]:
     model.eval()
-    model.se_explain.record_output = True
-    with torch.no_grad():
+    with torch.no_grad(), SECapture({"se": model.se_explain}, outputs=True) as capture:
         logits = model(torch.zeros(1, 3, size, size))
     assert logits.shape[0] == 1 and logits.dim() == 2
-    return tuple(model.se_explain.scaled.shape)
+    return tuple(capture.outputs["se"].shape)
 
 
 @pytest.mark.parametrize("arch, channels, size",

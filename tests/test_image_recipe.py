@@ -95,6 +95,7 @@ def _gate_mean_after_training(gate_l1: float) -> float:
     from torch import nn
 
     from asd_explain.image.recipe import _train_epoch
+    from asd_explain.se import SECapture
     from asd_explain.se.attach import attach_se
 
     class Small(nn.Module):
@@ -114,13 +115,12 @@ def _gate_mean_after_training(gate_l1: float) -> float:
     loader = [{"image": images[i:i + 32], "label": labels[i:i + 32]} for i in range(0, 96, 32)] * 10
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)
-    model.se_explain.keep_graph = True
     _, _, gate = _train_epoch(model, loader, optimizer, scheduler, "cpu", "test", model.se_explain, gate_l1)
     model.eval()
-    with torch.no_grad():
+    with torch.no_grad(), SECapture({"se": model.se_explain}) as capture:
         model(images)
-    assert model.se_explain.live_excitation is None  # eval forwards keep no graph
-    return float(model.se_explain.excitation.mean()), gate
+    assert not capture.gates["se"].requires_grad  # eval forwards keep no graph
+    return float(capture.gates["se"].mean()), gate
 
 
 def test_gate_l1_lowers_the_gate():

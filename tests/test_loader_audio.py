@@ -93,3 +93,57 @@ def test_filterbank_is_triangular_and_covers_the_band():
 def test_unknown_feature_is_rejected():
     with pytest.raises(ValueError, match="unknown"):
         AudioFeatureConfig(kind="wav2vec")
+
+
+def _numpy_reference(audio, timestamps_s, fps, kind, n_mels=40):
+    """The recipe of the module docstring re-derived in float64 numpy (the pre-torchaudio implementation)."""
+    from scipy.fft import rfft
+
+    signal = audio.astype(np.float64)
+    window = int(round(max(0.025, 1 / (4 * fps)) * SR))
+    n_fft = 1 << max(window - 1, 1).bit_length()
+    if kind == "mfcc":
+        signal = np.append(signal[:1], signal[1:] - 0.97 * signal[:-1])
+    starts = np.round(feature_frame_centres(timestamps_s, fps) * SR).astype(np.int64) - window // 2
+    padded = np.concatenate([np.zeros(window), signal, np.zeros(2 * window)])
+    frames = padded[(starts + window)[:, None] + np.arange(window)[None, :]]
+    if kind == "logmel":
+        frames = frames * np.hanning(window + 2)[1:-1]
+    power = np.abs(rfft(frames, n=n_fft, axis=1)) ** 2 / n_fft
+    n_filters = n_mels if kind == "logmel" else 26
+    edges = mel_to_hz(np.linspace(0, hz_to_mel(SR / 2), n_filters + 2))
+    bins = np.arange(n_fft // 2 + 1) * SR / n_fft
+    bank = np.clip(np.minimum((bins[None] - edges[:-2, None]) / (edges[1:-1, None] - edges[:-2, None]),
+                              (edges[2:, None] - bins[None]) / (edges[2:, None] - edges[1:-1, None])), 0, None).T
+    energies = np.log(power @ bank + 1e-6)
+    if kind == "logmel":
+        return energies
+    cepstra = dct(energies, type=2, norm="ortho", axis=1)[:, :13]
+    cepstra *= 1 + 11 * np.sin(np.pi * np.arange(13) / 22)
+    cepstra[:, 0] = np.log(power.sum(axis=1) + 1e-6)
+    return cepstra
+
+
+@pytest.mark.parametrize("fps", [25.0, 30000 / 1001, 12.0])
+@pytest.mark.parametrize("kind", ["logmel", "mfcc"])
+def test_torchaudio_features_equal_the_numpy_recipe(fps, kind):
+    rng = np.random.default_rng(3)
+    ts = 1.0 + np.arange(40) / fps
+    audio = track_audio(ts, fps, lambda t: 0.3 * np.sin(2 * np.pi * 330 * t) * (t > 0.4)
+                        + rng.normal(0, 0.02, len(t))).astype(np.float32)
+    ours = audio_features(audio, ts, fps, AudioFeatureConfig(kind=kind))
+    reference = _numpy_reference(audio, ts, fps, kind)
+    np.testing.assert_allclose(ours, reference, atol=2e-4, rtol=1e-4)
+
+
+def test_logmel_torch_is_batched_and_equals_per_track():
+    import torch
+
+    from asd_explain.data.audio_features import logmel_torch
+
+    fps, ts = 25.0, np.arange(20) / 25.0
+    tracks = [track_audio(ts, fps, lambda t, f=f: np.sin(2 * np.pi * f * t)).astype(np.float32) for f in (200, 900)]
+    batched = logmel_torch(torch.from_numpy(np.stack(tracks)), ts, fps)
+    assert batched.shape == (2, 80, 40) and batched.dtype == torch.float32
+    for k, audio in enumerate(tracks):
+        np.testing.assert_allclose(batched[k].numpy(), audio_features(audio, ts, fps), atol=1e-6)

@@ -132,16 +132,18 @@ def test_config_default_off_and_yaml_keys(tmp_path):
 
 
 def test_blank_share_penalty_is_the_mean_share_of_the_blanked_modality_and_has_a_gradient():
-    from asd_explain.models.fusion import ModalityFusion
+    from asd_explain.models.fusion import ModalityFusion, modality_shares
+    from asd_explain.se import SECapture
     from asd_explain.train.losses import blank_share_penalty
 
     torch.manual_seed(1)
     fusion = ModalityFusion(("audio", "face", "body"), 8)
-    fusion.keep_gate = True
     fusion.train()
-    out = fusion({m: torch.randn(3, 4, 8) for m in ("audio", "face", "body")})
-    shares = fusion.live_shares()
-    detached = fusion.shares()
+    with SECapture({"fusion": fusion.se}, graph=True) as live, SECapture({"fusion": fusion.se}) as plain:
+        out = fusion({m: torch.randn(3, 4, 8) for m in ("audio", "face", "body")})
+    shares = modality_shares(live.gates["fusion"], fusion.modalities, fusion.dim)
+    detached = modality_shares(plain.gates["fusion"], fusion.modalities, fusion.dim)
+    assert not plain.gates["fusion"].requires_grad
     assert out.shape == (3, 4, 24)
     assert all(torch.allclose(shares[m].detach(), detached[m]) for m in shares)  # same gate as the SE records
     blanked = {"audio": torch.tensor([False, False, True]), "face": torch.tensor([True, False, False]),
@@ -155,6 +157,5 @@ def test_blank_share_penalty_is_the_mean_share_of_the_blanked_modality_and_has_a
     assert fusion.se.fc1.weight.grad is not None and fusion.se.fc1.weight.grad.abs().sum() > 0
     none = {m: torch.zeros(3, dtype=torch.bool) for m in blanked}
     assert float(blank_share_penalty(shares, none, mask).detach()) == 0.0
-    fusion.eval()
     fusion({m: torch.randn(1, 2, 8) for m in ("audio", "face", "body")})
-    assert fusion.live_shares() is None  # only training forwards keep the graph
+    assert fusion.se.gate_tap._forward_hooks == {}  # the captures released their hooks

@@ -53,7 +53,7 @@ def test_explain_forward_exposes_every_se_block():
     shares = result["modality_shares"]
     total = shares["audio"] + shares["face"] + shares["body"]
     assert torch.allclose(total, torch.ones_like(total))
-    assert all(not b.record_output for b in model.se_blocks().values())  # restored
+    assert all(not b._forward_hooks and not b.gate_tap._forward_hooks for b in model.se_blocks().values())  # released
 
 
 def test_scaled_map_is_features_times_excitation():

@@ -9,11 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from _ava_reference import check_official_pair
 from click.testing import CliRunner
 
 from asd_explain import cli as cli_package
 from asd_explain.cli import registry
 from asd_explain.cli.main import cli
+from asd_explain.explain.map_settings import MapSettings
+from asd_explain.metrics.ava_scoring import read_ava_csv
 from asd_explain.models.asd_model import ASDModel
 from asd_explain.models.config import ModelConfig
 from asd_explain.pipeline.explain_video import ExplainVideoOptions, explain_video, speaking_segments
@@ -52,7 +55,9 @@ def test_boxes_from_csv_give_one_score_row_per_annotated_row(corpus, checkpoint,
     summary = explain_video(video, checkpoint, tmp_path, options)
     gt = pd.read_csv(corpus / "annotations" / "train_orig.csv")
     gt = gt[gt.video_id == video.stem]
-    scores = pd.read_csv(tmp_path / "scores.csv")
+    scores = read_ava_csv(tmp_path / "scores.csv", predictions=True).astype({"entity_id": str})
+    per_video = corpus / "annotations" / "per_video" / f"{video.stem}-activespeaker.csv"
+    assert check_official_pair(per_video, tmp_path / "scores.csv") == len(gt)  # the official reading rules
     assert len(scores) == len(gt)
     assert set(scores.entity_id) == set(gt.entity_id)
     merged = gt.merge(scores, on=["entity_id", "frame_timestamp"], suffixes=("", "_pred"))
@@ -64,6 +69,11 @@ def test_boxes_from_csv_give_one_score_row_per_annotated_row(corpus, checkpoint,
     assert (n_frames, rate, audio) == (source_frames, source_rate, ["aac"])
     assert summary["faces_found"] and len(summary["tracks"]) == gt.entity_id.nunique()
     assert set(summary["tracks"][0]["modality_shares"]) == {"audio", "face", "body"}
+    importance = summary["tracks"][0]["modality_importance"]
+    assert set(importance) == {"se_mass", "kept_channels", "occlusion"}
+    assert importance["se_mass"] == summary["tracks"][0]["modality_shares"]
+    assert all(set(v) == {"audio", "face", "body"} for v in importance.values())
+    assert sum(importance["kept_channels"].values()) == pytest.approx(1.0, abs=1e-3)
     assert (tmp_path / "summary.png").stat().st_size > 10_000
     saved = json.loads((tmp_path / "summary.json").read_text())
     assert saved["frames_with_a_track"] == saved["frames"] == source_frames
@@ -74,11 +84,11 @@ def test_map_references_change_the_maps_not_the_scores(corpus, checkpoint, tmp_p
     base = dict(boxes_csv=str(corpus / "annotations"), progress=False, render=False)
     explain_video(video, checkpoint, tmp_path / "zero", ExplainVideoOptions(**base))
     summary = explain_video(video, checkpoint, tmp_path / "sp", ExplainVideoOptions(
-        **base, reference="motion", audio_reference="speaking", body_reference="clip-mean", motion_window=13))
+        **base, maps=MapSettings(reference="motion", audio_reference="speaking", body_reference="clip-mean",
+                                 motion_window=13)))
     assert summary["settings"]["reference"] == "motion" and summary["settings"]["audio_reference"] == "speaking"
     assert summary["settings"]["body_reference"] == "clip-mean" and summary["settings"]["motion_window"] == 13
-    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "zero" / "scores.csv"),
-                                  pd.read_csv(tmp_path / "sp" / "scores.csv"))
+    assert (tmp_path / "zero" / "scores.csv").read_bytes() == (tmp_path / "sp" / "scores.csv").read_bytes()
 
 
 def test_real_footage_without_audio_is_tracked_and_scored_as_silence(checkpoint, tmp_path):
@@ -107,7 +117,7 @@ def test_no_face_found_says_so_and_still_writes_outputs(checkpoint, tmp_path):
     assert summary["faces_found"] is False and summary["tracks"] == []
     assert any("no face found" in note for note in summary["notes"])
     assert stream_facts(tmp_path / "out" / "noise_explained.mp4")[0] == 10
-    assert pd.read_csv(tmp_path / "out" / "scores.csv").empty
+    assert (tmp_path / "out" / "scores.csv").read_text() == ""
 
 
 def test_unreadable_file_is_a_one_line_error(checkpoint, tmp_path):

@@ -150,3 +150,23 @@ def test_categories_from_wasd_metadata_and_division(tmp_path):
     assert cats.of("h3QmdQeOGLU_0-30") == "OC" and cats.of("XYZ_5-9") == "SS"
     synth = _write(tmp_path / "metadata.csv", "video_id,category,fps\nsyn0-0000,FO,25\n")
     assert Categories.load(synth).of("syn0-0000") == "FO"
+
+
+@pytest.mark.parametrize("body_name", ["{split}_orig_body.csv", "{split}_body_orig.csv"])
+def test_wasd_csv_folder_never_confuses_face_body_and_loader_files(tmp_path, body_name):
+    """WASD's distributed csv folder: <split>_orig.csv, body CSVs under either name, TalkNet *_loader.csv."""
+    folder = tmp_path / "csv"
+    folder.mkdir()
+    for split in ("train", "val"):
+        (folder / f"{split}_orig.csv").write_text(HEADER)
+        (folder / body_name.format(split=split)).write_text(HEADER)
+        (folder / f"{split}_loader.csv").write_text("entity\t10\t25\t0\t0\n")
+    for split in ("train", "val"):
+        assert [p.name for p in annotation_files(folder, split)] == [f"{split}_orig.csv"]
+        assert [p.name for p in annotation_files(folder, split, body=True)] == [body_name.format(split=split)]
+    assert [p.name for p in annotation_files(folder)] == ["train_orig.csv", "val_orig.csv"]
+    assert [p.name for p in annotation_files(folder, body=True)] == sorted(
+        body_name.format(split=s) for s in ("train", "val"))
+    (folder / "val_orig.csv").unlink()  # only train's file left: --split val must not take it
+    with pytest.raises(FileNotFoundError, match="split 'val'"):
+        annotation_files(folder, "val")

@@ -5,7 +5,7 @@ import torchvision
 from torch import nn
 
 from asd_explain import SEExplainer, attach_se
-from asd_explain.se import SE_NAME
+from asd_explain.se import SE_NAME, SECapture
 
 EXPECTED_LAYER = {
     "resnet18": ("layer4", 512),
@@ -34,10 +34,10 @@ def test_attach_keeps_weights_and_output_shape(arch):
         assert torch.equal(after[key], value), key
     new_keys = set(after) - set(before)
     assert new_keys == {f"{SE_NAME}.fc1.weight", f"{SE_NAME}.fc2.weight"}
-    with torch.no_grad():
+    with torch.no_grad(), SECapture({"se": attachment.se}) as capture:
         with_se = model(x)
     assert with_se.shape == plain.shape
-    assert attachment.se.excitation.shape == (2, channels)
+    assert capture.gates["se"].shape == (2, channels)
     explanation = SEExplainer(model).explain(x)
     assert explanation.maps.shape == (2, 64, 64)
     torch.testing.assert_close(explanation.logits, with_se)
@@ -50,11 +50,11 @@ def test_attach_keeps_weights_and_output_shape(arch):
 def test_se_output_feeds_the_pooling_and_classifier():
     model = torchvision.models.resnet18(weights=None, num_classes=3).eval()
     attachment = attach_se(model)
-    attachment.se.record_output = True
     x = torch.randn(1, 3, 64, 64)
-    with torch.no_grad():
+    with torch.no_grad(), SECapture({"se": attachment.se}, outputs=True) as capture:
         logits = model(x)
-        pooled = attachment.se.scaled.mean(dim=(2, 3))
+    with torch.no_grad():
+        pooled = capture.outputs["se"].mean(dim=(2, 3))
         torch.testing.assert_close(logits, model.fc(pooled))
 
 
@@ -107,5 +107,5 @@ def test_explainer_leaves_no_recording_behind_and_propagates_errors():
         with SEExplainer(model) as explainer:
             explainer.explain(torch.randn(1, 3, 64, 64))
             raise RuntimeError("boom")
-    assert explainer.se.record_output is False and explainer.se.scaled is None
+    assert not explainer.se._forward_hooks and not explainer.se.gate_tap._forward_hooks
     assert sum(len(m._forward_hooks) for m in model.modules()) == hooks_before

@@ -30,11 +30,14 @@ def test_shipped_train_configs_load(path):
 
 
 def test_maps_recipe_is_the_synth_recipe_with_finer_maps():
-    """train_synth_maps.yaml differs from train_synth.yaml only in the map stride, the time budget and run_dir."""
+    """train_synth_maps.yaml differs from train_synth.yaml only in the map stride, the step budget (and its time
+    cap) and run_dir. Both stop on a step budget: the training length is a stated condition (issue 20)."""
     base, maps = (load_train_config(CONFIGS / name) for name in ("train_synth.yaml", "train_synth_maps.yaml"))
     assert (base.model.visual_map_stride, maps.model.visual_map_stride) == (16, 8)
-    assert (base.optim.max_time_s, maps.optim.max_time_s) == (900, 3600)
-    maps.model.visual_map_stride, maps.optim.max_time_s, maps.run_dir = 16, 900, base.run_dir
+    assert (base.optim.max_steps, maps.optim.max_steps) == (1100, 2600)
+    assert (base.optim.max_time_s, maps.optim.max_time_s) == (3600, 14400)
+    maps.model.visual_map_stride, maps.run_dir = 16, base.run_dir
+    maps.optim.max_steps, maps.optim.max_time_s = base.optim.max_steps, base.optim.max_time_s
     assert maps == base
 
 

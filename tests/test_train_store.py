@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-from _ava_reference import reference_ap
+from _ava_reference import check_official_pair, official_read, reference_ap
 from click.testing import CliRunner
 
 from asd_explain.cli.evaluate import command as evaluate_command
@@ -61,15 +61,15 @@ def test_train_then_evaluate_then_score(stores, tmp_path):
                                                 str(stores / "store"), "--split", "val", "--out",
                                                 str(tmp_path / "eval"), "--quiet"])
     assert out.exit_code == 0, out.output
-    predictions = pd.read_csv(tmp_path / "eval" / "predictions.csv")
+    predictions = tmp_path / "eval" / "predictions.csv"
     original = stores / "corpus_val" / "annotations" / "val_orig.csv"
-    assert len(predictions) == len(pd.read_csv(original))
+    assert len(official_read(predictions, True)) == len(pd.read_csv(original))
     metrics = pd.read_json(tmp_path / "eval" / "metrics.json", typ="series")
     # Our predictions score against the corpus's own annotation file, exactly as the official scorer would.
-    predictions.to_csv(tmp_path / "p.csv", index=False)
-    official = reference_ap(original, tmp_path / "p.csv", gt_header=True, pred_header=True)
+    official = reference_ap(original, predictions, gt_header=True, pred_header=False)
     assert abs(metrics["ap"] - official) <= 1e-9
-    assert abs(score_csv(original, tmp_path / "p.csv").ap - official) <= 1e-9
+    assert abs(score_csv(original, predictions).ap - official) <= 1e-9
+    assert check_official_pair(tmp_path / "eval" / "ground_truth.csv", predictions) == len(pd.read_csv(original))
     assert set(metrics["per_category"]) <= {"OC", "SI", "FO", "HVN", "SS"} and metrics["per_category"]
 
 

@@ -33,7 +33,7 @@ from ..data.dataset import TrackDataset, collate
 from ..data.store import TrackStore
 from ..explain.av_baselines import CachedStages
 from ..explain.av_evidence import track_evidence
-from ..explain.se_explainer import find_se_block
+from ..explain.se_explainer import se_forward
 from ..explain.se_maps import se_heatmaps
 from ..metrics.deletion import CausalSettings, deletion_insertion
 from ..metrics.pointing import energy_in_mask, pointing_game
@@ -68,20 +68,6 @@ def ablation_settings(cfg: AnalysisConfig) -> list[Setting]:
     settings += [Setting(f"z={DEFAULT_Z:g}/{m}", ("interpolation",), DEFAULT_Z, None, m) for m in cfg.interpolations
                  if m != "bicubic"]
     return settings
-
-
-def se_forward(model: nn.Module, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """One no-grad forward: (logits, SE-scaled map, excitation) of an image classifier with an SE block."""
-    block = find_se_block(model)
-    previous = block.record_output
-    block.record_output = True
-    try:
-        with torch.no_grad():
-            logits = model(images)
-        return logits, block.scaled, block.excitation
-    finally:
-        block.record_output = previous
-        block.scaled = None
 
 
 def image_ablation(model: nn.Module, dataset: Dataset, settings: Sequence[Setting], cfg: AnalysisConfig, *,

@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..atomic import atomic_write
 from ..constants import MODALITIES
-from ..metrics.ava_scoring import AVA_COLUMNS, score_csv
+from ..metrics.ava_csv import write_ava_csv
+from ..metrics.ava_scoring import score_csv
 from .av_pass import AVPass
 from .config import AnalysisConfig
 
@@ -53,17 +53,10 @@ def ordered_categories(names: Any) -> list[str]:
 
 
 def write_ava_csvs(frames: pd.DataFrame, out_dir: Path) -> tuple[Path, Path]:
-    """ground_truth.csv (no header, official layout) and predictions.csv (header, + score), atomically."""
+    """ground_truth.csv and predictions.csv (+ score) in the official layout (no header), atomically."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    predictions = frames[AVA_COLUMNS + ["score"]].assign(label="SPEAKING_AUDIBLE")
-    paths = []
-    for name, table, header in (("ground_truth.csv", frames[AVA_COLUMNS], False),
-                                ("predictions.csv", predictions, True)):
-        path = out_dir / name
-        with atomic_write(path, "w", newline="") as handle:
-            table.to_csv(handle, index=False, header=header, float_format=None)
-        paths.append(path)
-    return paths[0], paths[1]
+    return (write_ava_csv(frames, out_dir / "ground_truth.csv"),
+            write_ava_csv(frames, out_dir / "predictions.csv", predictions=True))
 
 
 def category_ap(frames: pd.DataFrame, out_dir: Path) -> dict[str, dict[str, Any]]:

@@ -28,6 +28,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from ..constants import DEFAULT_Z
 from ..explain.se_explainer import find_se_block
 from ..explain.se_maps import select_channels
+from ..se.capture import SECapture
 from .config import AnalysisConfig
 
 NORMAL_TAIL = {0.674: 0.25, 1.282: 0.10, 1.645: 0.05}
@@ -42,8 +43,9 @@ def image_se_vectors(model: nn.Module, dataset: Dataset, count: int, batch_size:
     vectors = []
     loader = DataLoader(Subset(dataset, range(min(count, len(dataset)))), batch_size=batch_size)
     for batch in loader:
-        model(batch["image"].to(device))
-        vectors.append(block.excitation.float().cpu().numpy())
+        with SECapture({"se": block}) as capture:
+            model(batch["image"].to(device))
+        vectors.append(capture.gates["se"].float().cpu().numpy())
     return np.concatenate(vectors).astype(np.float64)
 
 

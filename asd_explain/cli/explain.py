@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import json
+import os
 
 import click
 
-from .options import se_map_options
+from .options import map_settings_options
 
 
 @click.command("explain")
-@click.argument("video", type=click.Path(dir_okay=False))
+@click.argument("videos", nargs=-1, required=True, type=click.Path())
 @click.option("--checkpoint", required=True, type=click.Path(dir_okay=False), help="Trained ASD model.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--boxes", "boxes_csv", type=click.Path(exists=True),
@@ -17,26 +18,37 @@ from .options import se_map_options
 @click.option("--video-id", help="Video id in --boxes rows and output CSV (default: the file name stem).")
 @click.option("--detector", default="dlib", show_default=True, help="Face detector: dlib or haar.")
 @click.option("--detect-every", type=int, help="Run the detector every N frames (default: about 6 per second).")
-@se_map_options
+@map_settings_options
+@click.option("--method", default="se", show_default=True,
+              help="The explainer: se (SE maps with the map options), se-clipmean, se-speaking, se-motion, or a "
+                   "grad-cam baseline (gradcam, gradcam++, eigengradcam, fullgrad; maps only, no importance).")
+@click.option("--start", "start_s", type=float, default=None,
+              help="Explain from this time (s; decoding starts from a seek, outputs keep absolute times).")
+@click.option("--end", "end_s", type=float, default=None, help="Explain up to this time (s).")
 @click.option("--no-render", is_flag=True, help="Skip the MP4 and PNG; write scores and JSON only.")
 @click.option("--encode-preset", default="superfast", show_default=True,
               type=click.Choice(["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"]),
               help="x264 preset of the MP4 (faster presets: bigger files at the same quality).")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def command(video, checkpoint, out, boxes_csv, video_id, detector, detect_every, z, top_percent, interpolation,
-            reference, audio_reference, body_reference, motion_window, no_render, encode_preset, device, quiet) -> None:
+def command(videos, checkpoint, out, boxes_csv, video_id, detector, detect_every, settings, method, start_s, end_s,
+            no_render, encode_preset, device, quiet) -> None:
     """Detect and track faces (or read --boxes), score every face per frame, and explain the scores with
-    face/body heatmaps, spectrogram attention and modality shares (MP4, CSV, JSON, PNG in --out)."""
+    face/body heatmaps, spectrogram attention and modality shares (MP4, CSV, JSON, PNG in --out).
+
+    Several VIDEOS or a folder: one subfolder of --out per video and --out/index.csv; a rerun skips the
+    videos the index lists as finished."""
     from ..pipeline.explain_video import ExplainVideoOptions, explain_video
     from ..train.checkpoint import CheckpointError
 
     options = ExplainVideoOptions(detector=detector, detect_every=detect_every, boxes_csv=boxes_csv,
-                                  video_id=video_id, z=z, top_percent=top_percent, interpolation=interpolation,
-                                  reference=reference, audio_reference=audio_reference,
-                                  body_reference=body_reference, motion_window=motion_window,
-                                  render=not no_render, encode_preset=encode_preset, device=device,
-                                  progress=not quiet)
+                                  video_id=video_id, maps=settings, method=method, render=not no_render,
+                                  encode_preset=encode_preset, device=device, progress=not quiet,
+                                  start_s=start_s, end_s=end_s)
+    if len(videos) > 1 or os.path.isdir(videos[0]):
+        _explain_many(videos, checkpoint, out, options, video_id)
+        return
+    video = videos[0]
     try:
         summary = explain_video(video, checkpoint, out, options)
     except (ValueError, FileNotFoundError, CheckpointError) as err:
@@ -45,3 +57,21 @@ def command(video, checkpoint, out, boxes_csv, video_id, detector, detect_every,
         click.echo(f"note: {note}", err=True)
     click.echo(json.dumps({k: summary[k] for k in ("video_id", "frames", "faces_found", "frames_with_a_track",
                                                    "real_time_factor", "outputs")}, indent=2))
+
+
+def _explain_many(videos, checkpoint, out, options, video_id) -> None:
+    from ..pipeline.explain_batch import explain_videos
+    from ..train.checkpoint import CheckpointError
+
+    if video_id:
+        raise click.UsageError("--video-id names one video; with several the file names are the ids")
+
+    def report(row):
+        click.echo(f"{row['video_id']}: {row['status']}" + (f" ({row['message']})" if row.get("message") else ""))
+
+    try:
+        rows = explain_videos(videos, checkpoint, out, options, on_video=report)
+    except (ValueError, FileNotFoundError, CheckpointError) as err:
+        raise click.ClickException(str(err)) from None
+    failed = sum(r["status"] != "ok" for r in rows.values())
+    click.echo(f"{len(rows) - failed} of {len(rows)} videos explained; index: {os.path.join(out, 'index.csv')}")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from .options import se_map_options
+from .options import map_settings_options
 
 
 @click.command("explain-evidence")
@@ -21,11 +21,14 @@ from .options import se_map_options
 @click.option("--tolerance-px", default=0.0, show_default=True, help="Pointing-game tolerance in crop pixels.")
 @click.option("--voiced-envelope", default=0.1, show_default=True,
               help="Syllable envelope above which a voice counts as voiced.")
-@se_map_options
+@map_settings_options
+@click.option("--method", default="se", show_default=True,
+              help="The explainer: se (SE maps with the map options), se-clipmean, se-speaking, se-motion, or a "
+                   "grad-cam baseline (gradcam, gradcam++, eigengradcam, fullgrad; maps only, no importance).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1 ...")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def command(checkpoint, data, split, corpus, out_dir, max_tracks, tolerance_px, voiced_envelope, z, top_percent,
-            interpolation, reference, audio_reference, body_reference, motion_window, device, quiet) -> None:
+def command(checkpoint, data, split, corpus, out_dir, max_tracks, tolerance_px, voiced_envelope, settings, method,
+            device, quiet) -> None:
     """Mouth-box pointing, audio attention on voiced frames, face share after blanking the faces."""
     from ..data.store import StoreError, TrackStore
     from ..explain.av_evidence import EvidenceConfig, check_evidence
@@ -35,18 +38,13 @@ def command(checkpoint, data, split, corpus, out_dir, max_tracks, tolerance_px, 
 
     try:
         cfg = EvidenceConfig(max_tracks=max_tracks, pointing_tolerance_px=tolerance_px,
-                             voiced_envelope=voiced_envelope, z=z, top_percent=top_percent,
-                             interpolation=interpolation, reference=reference, audio_reference=audio_reference,
-                             body_reference=body_reference, motion_window=motion_window)
+                             voiced_envelope=voiced_envelope, maps=settings, method=method)
         model, _ = load_model(checkpoint, resolve_device(device))
         store = TrackStore(resolve_store(data, split))
         check_store_fits(store, model.config)
         check_evidence(model, store, corpus, cfg, out_dir, progress=not quiet,
                        info={"checkpoint": checkpoint, "store": str(store.path), "corpus": corpus,
-                             "reference": reference, "audio_reference": audio_reference or reference,
-                             "body_reference": body_reference or reference,
-                             "z": z, "top_percent": top_percent, "motion_window": motion_window,
-                             "interpolation": interpolation})
+                             "method": method, **settings.to_dict()})
     except (CheckpointError, StoreError, ValueError, FileNotFoundError) as err:
         raise click.ClickException(str(err)) from None
     click.echo((Path(out_dir) / "evidence.md").read_text().rstrip())

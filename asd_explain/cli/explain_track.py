@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from .options import se_map_options
+from .options import map_settings_options
 
 
 @click.command("explain-track")
@@ -15,16 +15,14 @@ from .options import se_map_options
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--chunk-frames", default=256, show_default=True, help="Frames explained at once.")
 @click.option("--frames", "n_strip", default=8, show_default=True, help="Frames drawn in the PNG strip.")
-@se_map_options
+@map_settings_options
 @click.option("--blank", multiple=True, type=click.Choice(["face", "body", "audio"]),
               help="Blank a modality before explaining (what-if; repeatable).")
 @click.option("--no-maps", is_flag=True, help="Do not write the <track>_maps.npz files.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1 ...")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def command(data: str, split: str, entities: tuple[str, ...], checkpoint: str, out_dir: str, chunk_frames: int,
-            n_strip: int, z: float, top_percent: float | None, interpolation: str, reference: str,
-            audio_reference: str | None, body_reference: str | None, motion_window: int, blank: tuple[str, ...],
-            no_maps: bool, device: str, quiet: bool) -> None:
+            n_strip: int, settings, blank: tuple[str, ...], no_maps: bool, device: str, quiet: bool) -> None:
     """Explain whole tracks of a store: face/body heatmaps, spectrogram attention, modality shares."""
     from ..data.store import StoreError, TrackStore
     from ..explain.av_store import explain_store_tracks
@@ -37,10 +35,7 @@ def command(data: str, split: str, entities: tuple[str, ...], checkpoint: str, o
         store = TrackStore(resolve_store(data, split))
         check_store_fits(store, model.config)
         written = explain_store_tracks(model, store, entities, out_dir, chunk_frames=chunk_frames, n_strip=n_strip,
-                                       maps=not no_maps, z=z, top_percent=top_percent, interpolation=interpolation,
-                                       reference=reference, audio_reference=audio_reference,
-                                       body_reference=body_reference, motion_window=motion_window, blank=blank,
-                                       progress=not quiet,
+                                       maps=not no_maps, settings=settings, blank=blank, progress=not quiet,
                                        extra={"checkpoint": checkpoint})
     except (CheckpointError, StoreError, ValueError) as err:
         raise click.ClickException(str(err)) from None

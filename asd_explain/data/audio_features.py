@@ -9,6 +9,14 @@ skipped at low fps); samples outside the track's audio count as zeros.
 
 * ``logmel``: Hann window, power spectrum (n_fft = next power of two >= window), ``n_mels`` (default 40)
   triangular HTK-mel filters over 0-8 kHz, natural log of (energy + 1e-6).
+
+The spectral part runs in torch with torchaudio's filterbank and DCT (``torchaudio.functional.melscale_fbanks``
+with ``mel_scale="htk", norm=None``; ``create_dct(norm="ortho")``): ``logmel_torch(audio (B, N), timestamps_s
+(T,), fps) -> (B, 4T, n_mels)`` is batched and runs on the tensors' device; ``audio_features`` is the same
+computation for one numpy track. ``tests/test_loader_audio.py`` checks both against a plain numpy
+re-derivation of the recipe above. The alignment (one window per feature frame, centred on each frame's own
+time) is why ``torchaudio.transforms.MelSpectrogram`` itself is not used: its frames sit on one integer hop
+grid (a hop of 133.3 samples at 30 fps cannot be expressed).
 * ``mfcc``: the field's recipe (as the python_speech_features defaults used by TalkNet/Light-ASD): pre-emphasis
   0.97, rectangular window, 26 filters, log, orthonormal DCT-II, 13 coefficients, sinusoidal lifter 22, and
   coefficient 0 replaced by the log frame energy.
@@ -19,8 +27,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-import scipy.fft
 import torch
+import torchaudio.functional as taf
 
 from ..constants import SAMPLE_RATE_HZ
 
@@ -58,30 +66,26 @@ def mel_to_hz(mel):
 
 
 @lru_cache(maxsize=32)
+def _fbanks(n_filters: int, n_fft: int, sample_rate_hz: int) -> torch.Tensor:
+    return taf.melscale_fbanks(n_fft // 2 + 1, 0.0, sample_rate_hz / 2, n_filters, sample_rate_hz, norm=None,
+                               mel_scale="htk").to(torch.float32)
+
+
 def mel_filterbank(n_filters: int, n_fft: int, sample_rate_hz: int) -> np.ndarray:
-    """``(n_fft // 2 + 1, n_filters) float32`` triangular filters, evenly spaced on the HTK mel scale."""
-    edges_hz = mel_to_hz(np.linspace(0.0, hz_to_mel(sample_rate_hz / 2), n_filters + 2))
-    bins_hz = np.arange(n_fft // 2 + 1) * sample_rate_hz / n_fft
-    lower, centre, upper = edges_hz[:-2, None], edges_hz[1:-1, None], edges_hz[2:, None]
-    rising = (bins_hz[None, :] - lower) / (centre - lower)
-    falling = (upper - bins_hz[None, :]) / (upper - centre)
-    return np.ascontiguousarray(np.clip(np.minimum(rising, falling), 0.0, None).T, dtype=np.float32)
+    """``(n_fft // 2 + 1, n_filters) float32`` triangular filters, evenly spaced on the HTK mel scale (torchaudio)."""
+    return _fbanks(n_filters, n_fft, sample_rate_hz).numpy().copy()
 
 
 @lru_cache(maxsize=8)
-def _dct_matrix(n_in: int, n_out: int) -> np.ndarray:
-    """Orthonormal DCT-II, ``(n_in, n_out)``."""
-    k = np.arange(n_out)[None, :]
-    n = np.arange(n_in)[:, None]
-    matrix = np.cos(np.pi * k * (2 * n + 1) / (2 * n_in)) * np.sqrt(2.0 / n_in)
-    matrix[:, 0] /= np.sqrt(2.0)
-    return matrix.astype(np.float32)
+def _dct(n_in: int, n_out: int) -> torch.Tensor:
+    """Orthonormal DCT-II, ``(n_in, n_out)`` (torchaudio)."""
+    return taf.create_dct(n_out, n_in, norm="ortho").to(torch.float32)
 
 
-def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """float32 product through torch (one thread in DataLoader workers; numpy's BLAS may start one thread per
-    core in every worker and run ~20x slower on a busy machine)."""
-    return (torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)) @ torch.from_numpy(b)).numpy()
+def _window_sizes(fps: float, config: AudioFeatureConfig) -> tuple[int, int]:
+    hop_s = 1.0 / (AUDIO_FRAMES_PER_VIDEO_FRAME * fps)
+    window = int(round(max(config.min_window_s, hop_s) * config.sample_rate_hz))
+    return window, 1 << max(window - 1, 1).bit_length()
 
 
 def feature_frame_centres(timestamps_s: np.ndarray, fps: float) -> np.ndarray:
@@ -105,22 +109,56 @@ def audio_features(audio: np.ndarray, timestamps_s: np.ndarray, fps: float,
                    config: AudioFeatureConfig = AudioFeatureConfig()) -> np.ndarray:
     """Track audio ``(N,)`` (int16 or float in [-1, 1]) -> features ``(4T, F) float32`` (see module doc)."""
     signal = audio.astype(np.float32) / 32768.0 if audio.dtype == np.int16 else audio.astype(np.float32)
+    with torch.no_grad():
+        return features_torch(torch.from_numpy(np.ascontiguousarray(signal))[None], timestamps_s, fps,
+                              config)[0].numpy()
+
+
+def logmel_torch(audio: torch.Tensor, timestamps_s: np.ndarray, fps: float, n_mels: int = 40) -> torch.Tensor:
+    """Batched log-mel: ``audio (B, N)`` float in [-1, 1] sharing one timeline -> ``(B, 4T, n_mels)`` float32,
+    on ``audio``'s device (see module doc)."""
+    return features_torch(audio, timestamps_s, fps, AudioFeatureConfig(kind="logmel", n_mels=n_mels))
+
+
+def features_torch(audio: torch.Tensor, timestamps_s: np.ndarray, fps: float,
+                   config: AudioFeatureConfig = AudioFeatureConfig()) -> torch.Tensor:
+    """``audio (B, N)`` float -> ``(B, 4T, F)`` float32 features of ``config.kind`` on ``audio``'s device."""
     sr = config.sample_rate_hz
-    hop_s = 1.0 / (AUDIO_FRAMES_PER_VIDEO_FRAME * fps)
-    window = int(round(max(config.min_window_s, hop_s) * sr))
-    n_fft = 1 << max(window - 1, 1).bit_length()
+    window, n_fft = _window_sizes(fps, config)
+    signal = audio.to(torch.float32)
     if config.kind == "mfcc" and config.preemphasis:
-        signal = np.append(signal[:1], signal[1:] - config.preemphasis * signal[:-1])
-    frames = centred_windows(signal, feature_frame_centres(timestamps_s, fps), window, sr)
+        signal = torch.cat([signal[:, :1], signal[:, 1:] - config.preemphasis * signal[:, :-1]], dim=1)
+    frames = _centred_windows_torch(signal, feature_frame_centres(timestamps_s, fps), window, sr)
     if config.kind == "logmel":
-        frames = frames * np.hanning(window + 2)[1:-1].astype(np.float32)
-    spectrum = scipy.fft.rfft(frames, n=n_fft, axis=1)
-    power = (spectrum.real ** 2 + spectrum.imag ** 2) / np.float32(n_fft)
+        frames = frames * torch.hann_window(window + 1, periodic=True, device=frames.device)[1:]
+    spectrum = torch.fft.rfft(frames, n=n_fft, dim=-1)
+    power = (spectrum.real ** 2 + spectrum.imag ** 2) / n_fft
+    device = power.device
     if config.kind == "logmel":
-        return np.log(_matmul(power, mel_filterbank(config.n_mels, n_fft, sr)) + _EPS)
-    energies = np.log(_matmul(power, mel_filterbank(config.mfcc_filters, n_fft, sr)) + _EPS)
-    cepstra = _matmul(energies, _dct_matrix(config.mfcc_filters, config.n_mfcc))
-    lifter = 1.0 + (config.mfcc_lifter / 2.0) * np.sin(np.pi * np.arange(config.n_mfcc) / config.mfcc_lifter)
-    cepstra = cepstra * lifter.astype(np.float32)
-    cepstra[:, 0] = np.log(power.sum(axis=1) + _EPS)
-    return cepstra.astype(np.float32)
+        return torch.log(power @ _fbanks(config.n_mels, n_fft, sr).to(device) + _EPS)
+    energies = torch.log(power @ _fbanks(config.mfcc_filters, n_fft, sr).to(device) + _EPS)
+    cepstra = energies @ _dct(config.mfcc_filters, config.n_mfcc).to(device)
+    k = torch.arange(config.n_mfcc, device=device, dtype=torch.float32)
+    cepstra = cepstra * (1.0 + (config.mfcc_lifter / 2.0) * torch.sin(torch.pi * k / config.mfcc_lifter))
+    cepstra[..., 0] = torch.log(power.sum(dim=-1) + _EPS)
+    return cepstra
+
+
+def _centred_windows_torch(signal: torch.Tensor, centres_s: np.ndarray, window: int, sr: int) -> torch.Tensor:
+    """``(B, K, window)`` samples centred at each time (zeros outside the audio), gathered on the device."""
+    starts = np.round(centres_s * sr).astype(np.int64) - window // 2
+    left = max(0, -int(starts.min()))
+    right = max(0, int(starts.max()) + window - signal.shape[1])
+    if left or right:
+        signal = torch.nn.functional.pad(signal, (left, right))
+    index = torch.from_numpy((starts + left)[:, None] + np.arange(window)[None, :]).to(signal.device)
+    return signal[:, index]
+
+
+@lru_cache(maxsize=8)
+def silence_features(config: AudioFeatureConfig = AudioFeatureConfig()) -> np.ndarray:
+    """``(F,) float32``: the features of an all-zero waveform (the same in every audio frame)."""
+    fps = 25.0
+    samples = np.zeros(int(round(config.sample_rate_hz / fps)) * 2, dtype=np.int16)
+    features = audio_features(samples, np.array([0.5 / fps]), fps, config)
+    return np.asarray(features[0], dtype=np.float32).copy()

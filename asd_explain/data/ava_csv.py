@@ -291,28 +291,54 @@ def _read_row(row, line, columns, missing_header_reason, file_idx, collector, vi
     collector.accept(file_idx, line, *parsed)
 
 
+BODY_SUFFIXES = ("_orig_body.csv", "_body_orig.csv", "_body.csv")  # WASD's two body names, and any *_body.csv
+
+
+def is_body_csv(path: Path) -> bool:
+    return path.name.endswith(BODY_SUFFIXES)
+
+
+def is_loader_csv(path: Path) -> bool:
+    """TalkNet-style ``*_loader.csv`` entity lists: not annotation rows."""
+    return path.stem.endswith("_loader") or "_loader_" in path.stem
+
+
+SPLIT_NAMES = ("train", "val", "test", "trainval")
+
+
+def _other_split(path: Path, split: str | None) -> bool:
+    prefix = path.name.split("_")[0]
+    return split is not None and prefix in SPLIT_NAMES and prefix != split
+
+
 def annotation_files(path: str | os.PathLike, split: str | None = None, *, body: bool = False) -> list[Path]:
     """The CSV files that ``path`` stands for.
 
     A file is itself. In a folder, for face rows: ``<split>_orig.csv`` when it exists, else every
-    ``*-activespeaker.csv`` below it (sorted), else every ``*.csv`` directly in it except ``*_body.csv``.
-    For body rows (``body=True``): ``<split>_orig_body.csv`` when it exists, else every ``*_body.csv`` in it.
+    ``*-activespeaker.csv`` below it (sorted), else every ``*.csv`` directly in it that is neither a body
+    file nor a ``*_loader.csv`` (with ``split``: not the files named for another split, ``train_*`` etc.).
+    For body rows (``body=True``):
+    ``<split>_orig_body.csv`` or ``<split>_body_orig.csv`` (WASD ships both names) when one exists, else every
+    body file (``*_orig_body.csv``, ``*_body_orig.csv``, ``*_body.csv``; with ``split``: of that split).
     """
     path = Path(path)
     if path.is_file():
         return [path]
     if not path.is_dir():
         raise FileNotFoundError(f"{path}: annotation file or folder not found")
-    suffix = "_orig_body.csv" if body else "_orig.csv"
-    if split is not None and (path / f"{split}{suffix}").is_file():
-        return [path / f"{split}{suffix}"]
+    names = [f"{split}{s}" for s in BODY_SUFFIXES[:2]] if body else [f"{split}_orig.csv"]
+    for name in names if split is not None else ():
+        if (path / name).is_file():
+            return [path / name]
+    candidates = [p for p in sorted(path.glob("*.csv")) if not is_loader_csv(p) and not _other_split(p, split)]
     if body:
-        found = sorted(path.glob("*_body.csv"))
+        found = [p for p in candidates if is_body_csv(p)]
     else:
-        found = sorted(path.rglob(f"*{PER_VIDEO_SUFFIX}")) or sorted(
-            p for p in path.glob("*.csv") if not p.name.endswith("_body.csv"))
+        found = sorted(path.rglob(f"*{PER_VIDEO_SUFFIX}")) or [p for p in candidates if not is_body_csv(p)]
     if not found:
-        raise FileNotFoundError(f"{path}: no {'body ' if body else ''}annotation CSV files found")
+        what = "body annotation CSV files (<split>_orig_body.csv or <split>_body_orig.csv)" if body else \
+            "annotation CSV files"
+        raise FileNotFoundError(f"{path}: no {what} found{f' for split {split!r}' if split else ''}")
     return found
 
 

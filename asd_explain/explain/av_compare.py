@@ -17,6 +17,9 @@ every method and scores each modality's maps:
   charged to each modality); a grad-cam method runs one forward + backward per modality
   (``av_baselines.ModalityView``). Methods are interleaved batch by batch in a rotating order.
 
+Every method is an explainer of the registry ``av_explainers.AV_EXPLAINERS`` (SE variants and grad-cam
+baselines alike): each batch is one loop over explainers, each returning the same ``Explanation``.
+
 Per-batch records go to ``out_dir/progress.jsonl`` (a stopped run resumes with the same settings); the
 report is ``av_compare_report.write_av_report``.
 """
@@ -24,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,15 +40,13 @@ from ..data.store import TrackStore
 from ..metrics.deletion import CausalSettings, deletion_insertion
 from ..metrics.pointing import pointing_game
 from ..models.asd_model import ASDModel
-from .av import explain_av_batch
-from .av_baselines import CachedStages, av_explainer
+from .av_baselines import CachedStages
 from .av_evidence import track_evidence
-from .baselines import parse_methods
+from .av_explainers import AV_EXPLAINERS, build_av_explainer, explain_with, explainer_family, se_settings_for_compare
 from .journal import RecordJournal
 
 AV_METHODS = ("se", "gradcam", "gradcam++", "eigengradcam", "fullgrad")
-# SE map reference of each SE method (``av.explain_av_batch``)
-SE_VARIANTS = {"se": "zero", "se-clipmean": "clip-mean", "se-speaking": "speaking", "se-motion": "motion"}
+PRIMARY_SE = "se"  # its checks are reported under the modality's name, other SE variants as "modality/name"
 MODALITY_ORDER = ("face", "body", "audio")
 
 
@@ -72,10 +72,13 @@ class AVCompareConfig:
 
     def __post_init__(self) -> None:
         names = [m.strip().lower() for m in self.methods if m.strip()]
-        others = parse_methods([m for m in names if m not in SE_VARIANTS] or ["se"])
-        self.methods = tuple(dict.fromkeys(m for m in names if m in SE_VARIANTS or m in others))
-        if "scorecam" in self.methods:
+        if "scorecam" in names:
             raise ValueError("scorecam is not offered for the AV model (one forward per channel and frame)")
+        unknown = [m for m in names if m not in AV_EXPLAINERS]
+        if unknown or not names:
+            what = f"unknown method {unknown[0]!r}" if unknown else "no methods given"
+            raise ValueError(f"{what} (valid: {', '.join(AV_EXPLAINERS)})")
+        self.methods = tuple(dict.fromkeys(names))
         unknown = [m for m in self.modalities if m not in MODALITY_ORDER]
         if unknown:
             raise ValueError(f"unknown modality {unknown[0]!r} (valid: {', '.join(MODALITY_ORDER)})")
@@ -166,38 +169,22 @@ def _dataset(store: TrackStore, model: ASDModel) -> TrackDataset:
 
 
 def warm_up(model: ASDModel, batch: dict[str, Any], methods: tuple[str, ...], modalities: tuple[str, ...]) -> None:
-    """One untimed forward (and backward) first, so no method's time includes the process's first passes."""
-    explain_av_batch(model, batch)
-    if any(m != "se" for m in methods):
-        explain_maps(model, batch, "gradcam", modalities[:1])
+    """One untimed call of the first method of each family first (one modality for gradient methods), so no
+    method's time includes the process's first passes."""
+    firsts = {explainer_family(m): m for m in reversed(methods)}
+    for family, method in firsts.items():
+        explain_maps(model, batch, method, modalities if family == "se" else modalities[:1])
 
 
 def explain_maps(model: ASDModel, batch: dict[str, Any], method: str, modalities: tuple[str, ...]
                  ) -> tuple[dict[str, torch.Tensor], dict[str, float], torch.Tensor]:
     """Maps per modality in batch layout ((B, T, H, W) crops, (B, 4T, F) audio), seconds per modality and
-    the clean per-frame scores (B, T)."""
-    if method in SE_VARIANTS:
-        started = time.perf_counter()
-        explanations = explain_av_batch(model, batch, reference=SE_VARIANTS[method])
-        seconds = time.perf_counter() - started
-        maps = {}
-        for m in modalities:
-            if m == "audio":
-                maps[m] = torch.stack([torch.from_numpy(e.audio_attention.T) for e in explanations])
-            else:
-                maps[m] = torch.stack([torch.from_numpy(getattr(e, f"{m}_maps")) for e in explanations])
-        scores = torch.stack([torch.from_numpy(e.scores) for e in explanations])
-        return maps, {m: seconds for m in modalities}, scores
-    maps, times, scores = {}, {}, None
-    for m in modalities:
-        started = time.perf_counter()
-        with av_explainer(method, model, batch, m) as explainer:
-            explanation = explainer.explain(batch[m])
-        times[m] = time.perf_counter() - started
-        model.zero_grad(set_to_none=True)  # the view cleared its encoder's; the rest of the model got some too
-        maps[m] = explanation.maps.float().cpu()
-        scores = torch.softmax(explanation.logits.float(), dim=-1)[..., 1].cpu()
-    return maps, times, scores
+    the clean per-frame scores (B, T), from the registered explainer ``method``."""
+    explainer = build_av_explainer(method, model, se_settings_for_compare(), modalities)
+    with explainer:
+        result, scores = explain_with(explainer, batch)
+    maps = {m: result.maps[m] for m in modalities}
+    return maps, {m: result.extras["seconds"][m] for m in modalities}, scores
 
 
 def run_method(model: ASDModel, batch: dict[str, Any], method: str, modalities: tuple[str, ...],
@@ -289,14 +276,13 @@ def summarise_av(rows: list[dict[str, Any]], curve_sums: dict, cfg: AVCompareCon
             sums = curve_sums.get((m, method), {})
             curves.setdefault(m, {})[method] = {k: (v / max(len(mine), 1)).tolist() for k, v in sums.items()}
     checks = se_checks(summary)
-    for variant in SE_VARIANTS:
-        if variant != "se" and variant in cfg.methods:
-            checks.update({f"{m}/{variant}": c for m, c in se_checks(summary, method=variant).items()})
+    for name in (n for n in cfg.methods if explainer_family(n) == "se" and n != PRIMARY_SE):
+        checks.update({f"{m}/{name}": c for m, c in se_checks(summary, method=name).items()})
     return AVCompareResult(rows, summary, checks, curves, cfg, info)
 
 
 def se_checks(summary: list[dict[str, Any]], margin: float = 0.03, speedup: float = 2.5,
-              method: str = "se") -> dict[str, Any]:
+              method: str = PRIMARY_SE) -> dict[str, Any]:
     """Per modality: SE insertion vs the best baseline's (>= best - margin) and GradCAM time / SE time."""
     checks = {}
     for m in dict.fromkeys(s["modality"] for s in summary):
@@ -304,7 +290,7 @@ def se_checks(summary: list[dict[str, Any]], margin: float = 0.03, speedup: floa
         if method not in by_method:
             continue
         se = by_method[method]
-        baselines = {k: v for k, v in by_method.items() if k not in SE_VARIANTS}
+        baselines = {k: v for k, v in by_method.items() if explainer_family(k) != "se"}
         entry: dict[str, Any] = {"se_insertion": se["insertion_auc"]}
         if baselines:
             best = max(baselines, key=lambda k: baselines[k]["insertion_auc"])

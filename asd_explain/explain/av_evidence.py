@@ -43,8 +43,10 @@ from ..data.store import Track, TrackStore
 from ..media.crops import pixel_window
 from ..metrics.pointing import coarse_map_mass_ratio, coarse_map_pointing, energy_in_mask, pointing_game
 from ..models.asd_model import ASDModel
-from .av import MOTION_WINDOW_FRAMES, TrackExplanation, explain_track_arrays
-from .se_maps import DEFAULT_Z
+from .av import explain_track_arrays
+from .av_explainers import build_av_explainer
+from .av_track import TrackExplanation
+from .map_settings import MapSettings
 
 VOICE_RATE_HZ = 100
 AUDIO_THRESHOLDS = (0.1, 0.3, 0.5)  # envelope levels reported besides the configured one
@@ -58,8 +60,7 @@ class EvidenceConfig:
     (0 = all); speaking_threshold: a speaking frame is correctly scored at score >= this;
     pointing_tolerance_px: extra tolerance of the pointing game (0 = strictly inside);
     voiced_envelope: syllable envelope level above which a voice counts as voiced;
-    z, top_percent, interpolation, reference, audio_reference, body_reference, motion_window: SE channel
-    selection, upsampling and map references (``av.explain_av_batch``; audio / body reference None = reference).
+    maps: how the SE maps are drawn (``MapSettings``); method: the explainer (``av_explainers.AV_EXPLAINERS``).
     """
 
     chunk_frames: int = 256
@@ -67,13 +68,8 @@ class EvidenceConfig:
     speaking_threshold: float = 0.5
     pointing_tolerance_px: float = 0.0
     voiced_envelope: float = 0.1
-    z: float = DEFAULT_Z
-    top_percent: float | None = None
-    interpolation: str = "bicubic"
-    reference: str = "zero"
-    audio_reference: str | None = None
-    body_reference: str | None = None
-    motion_window: int = MOTION_WINDOW_FRAMES
+    maps: MapSettings = field(default_factory=MapSettings)
+    method: str = "se"
 
 
 def box_masks(crop_boxes: np.ndarray, inner_boxes: np.ndarray, frame_size: tuple[int, int],
@@ -154,11 +150,10 @@ def _evidence_rows(track: Track, evidence: dict[str, Any]) -> np.ndarray:
 def explain_track(model: ASDModel, track: Track, cfg: EvidenceConfig, *, blank_faces: bool = False
                   ) -> TrackExplanation:
     """SE explanation of a whole store track, in chunks of ``cfg.chunk_frames``; optionally faces blanked."""
-    return explain_track_arrays(model, chunk_frames=cfg.chunk_frames, blank=("face",) if blank_faces else (),
-                                z=cfg.z, top_percent=cfg.top_percent, interpolation=cfg.interpolation,
-                                reference=cfg.reference, audio_reference=cfg.audio_reference,
-                                body_reference=cfg.body_reference, motion_window=cfg.motion_window,
-                                face=track.face, body=track.body, audio=track.audio,
+    return explain_track_arrays(model, chunk_frames=cfg.chunk_frames,
+                                explainer=build_av_explainer(cfg.method, model, cfg.maps),
+                                blank=("face",) if blank_faces else (), face=track.face, body=track.body,
+                                audio=track.audio,
                                 timestamps_s=track.timestamps_s, fps=track.fps, entity_id=track.entity_id,
                                 labels=(track.labels == 1).astype(np.int64))
 
@@ -213,7 +208,7 @@ def track_row(explanation: TrackExplanation, evidence: TrackEvidence, track: Tra
         row.update(mouth_hits=int(hits[correct].sum()), mouth_energy_sum=float(energy[correct].sum()),
                    mouth_area_sum=float(evidence.mouth_masks[correct].mean(axis=(1, 2)).sum()))
         if face_cells is not None:
-            ceiling = coarse_map_pointing(masks, face_cells, cfg.interpolation)[0].numpy()
+            ceiling = coarse_map_pointing(masks, face_cells, cfg.maps.interpolation)[0].numpy()
             row.update(mouth_ceiling_hits=int(ceiling[correct].sum()))
     if explanation.body_maps is not None and evidence.gesture_masks is not None:
         hits = pointing_game(torch.from_numpy(explanation.body_maps)[None],
@@ -225,7 +220,7 @@ def track_row(explanation: TrackExplanation, evidence: TrackEvidence, track: Tra
             for name, region in (("own", evidence.voice_tf_own), ("any", evidence.voice_tf_any)):
                 if f"audio_tf_mass_{name}" in row and region is not None and region.any():
                     row[f"audio_tf_ceiling_map_{name}"] = coarse_map_mass_ratio(
-                        torch.from_numpy(region), (audio_bands, track.n_frames), cfg.interpolation)
+                        torch.from_numpy(region), (audio_bands, track.n_frames), cfg.maps.interpolation)
     if explanation.modality_shares:
         row.update({f"share_{m}": v for m, v in explanation.track_shares.items()})
         if blank is not None:

@@ -23,7 +23,7 @@ import numpy as np
 from ..atomic import atomic_write
 from ..config import atomic_save_figure, atomic_write_text
 from ..data.dataset import GREY_MEAN, GREY_STD, RGB_MEAN, RGB_STD
-from .av import TrackExplanation
+from .av_track import TrackExplanation
 from .render import overlay_heatmap
 
 SHARE_COLOURS = {"audio": "tab:green", "face": "tab:blue", "body": "tab:orange"}

@@ -11,9 +11,9 @@ from tqdm import tqdm
 from ..constants import MODALITIES
 from ..data.store import TrackStore
 from ..models.asd_model import ASDModel
-from .av import MOTION_WINDOW_FRAMES, explain_track_arrays
+from .av import explain_track_arrays
 from .av_render import save_track_explanation
-from .se_maps import DEFAULT_Z
+from .map_settings import MapSettings
 
 
 def check_entities(store: TrackStore, entity_ids: Sequence[str]) -> None:
@@ -27,31 +27,24 @@ def check_entities(store: TrackStore, entity_ids: Sequence[str]) -> None:
 
 
 def explain_store_tracks(model: ASDModel, store: TrackStore, entity_ids: Sequence[str], out_dir: str | Path, *,
-                         chunk_frames: int = 256, n_strip: int = 8, maps: bool = True, z: float = DEFAULT_Z,
-                         top_percent: float | None = None, interpolation: str = "bicubic",
-                         reference: str = "zero", audio_reference: str | None = None,
-                         body_reference: str | None = None, motion_window: int = MOTION_WINDOW_FRAMES,
-                         blank: Sequence[str] = (), progress: bool = True,
+                         chunk_frames: int = 256, n_strip: int = 8, maps: bool = True,
+                         settings: MapSettings | None = None, blank: Sequence[str] = (), progress: bool = True,
                          extra: dict[str, Any] | None = None) -> list[dict[str, Path]]:
     """Explain whole tracks (chunks of ``chunk_frames``) and write ``av_render.save_track_explanation``
     files for each into ``out_dir``; returns their paths, in ``entity_ids`` order."""
     check_entities(store, entity_ids)
+    settings = settings or MapSettings()
     names = tuple(m for m in MODALITIES if m in model.modalities)
     written = []
     for entity_id in tqdm(entity_ids, desc="explain tracks", unit="track", disable=not progress):
         track = store.read(entity_id, modalities=names)
         explanation = explain_track_arrays(
-            model, chunk_frames=chunk_frames, blank=blank, z=z, top_percent=top_percent,
-            interpolation=interpolation, reference=reference, audio_reference=audio_reference,
-            body_reference=body_reference, motion_window=motion_window,
-            face=track.face, body=track.body, audio=track.audio,
+            model, settings, chunk_frames=chunk_frames, blank=blank, face=track.face, body=track.body,
+            audio=track.audio,
             timestamps_s=track.timestamps_s, fps=track.fps, entity_id=entity_id,
             labels=(track.labels == 1).astype(np.int64))  # type: ignore[arg-type]
         info = {"video_id": track.video_id, "category": track.category, "store": str(store.path),
-                "fps": track.fps, "blanked": list(blank), "reference": reference,
-                "audio_reference": audio_reference or reference, "body_reference": body_reference or reference,
-                "motion_window": motion_window,
-                **(extra or {})}
+                "fps": track.fps, "blanked": list(blank), **settings.to_dict(), **(extra or {})}
         written.append(save_track_explanation(explanation, out_dir, face=track.face, body=track.body, maps=maps,
                                               n_strip=n_strip, extra=info))
     return written

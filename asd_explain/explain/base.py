@@ -2,6 +2,11 @@
 
 An explainer is also a context manager: leaving the ``with`` block releases whatever hooks it put on
 the model, and never swallows the exception that ended the block.
+
+Image explainers take an image tensor and return ``maps`` as one tensor. Audio-visual explainers
+(``av_explainers.AV_EXPLAINERS``: the SE variants and the grad-cam family) take a collate-style batch dict
+and return the same ``Explanation`` with ``maps`` per modality and, where they measure it, the modality
+``importance``.
 """
 from __future__ import annotations
 
@@ -27,11 +32,20 @@ class ClassTarget:
 
 @dataclass
 class Explanation:
-    """maps: (B, *out_size) in [0, 1]; logits: the model output of the same forward when there was one."""
+    """What an explainer returns.
 
-    maps: torch.Tensor
+    maps: (B, *out_size) in [0, 1] for a single-input model; for the audio-visual model, per modality in
+        the batch's layout: {"face": (B, T, Hf, Wf), "body": (B, T, Hb, Wb), "audio": (B, 4T, F)};
+    logits: the model output of the same forward when there was one ((B, T, 2) for the AV model);
+    importance: {kind: {modality: (B, T)}} modality importance per frame (``importance.py``; empty when
+        the explainer does not measure it);
+    extras: what else a method knows (SE: excitation, kept channels, thresholds; times).
+    """
+
+    maps: torch.Tensor | dict[str, torch.Tensor]
     logits: torch.Tensor | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    importance: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
 
 
 class Explainer(ABC):
@@ -40,10 +54,11 @@ class Explainer(ABC):
     name: str = "explainer"
 
     @abstractmethod
-    def explain(self, inputs: torch.Tensor, targets: Sequence[Target] | None = None) -> Explanation:
-        """Explain a batch. ``targets`` (one per sample) default to the predicted class."""
+    def explain(self, inputs: Any, targets: Sequence[Target] | None = None) -> Explanation:
+        """Explain a batch (a tensor, or a batch dict for the AV model). ``targets`` (one per sample)
+        default to the predicted class."""
 
-    def __call__(self, inputs: torch.Tensor, targets: Sequence[Target] | None = None) -> torch.Tensor:
+    def __call__(self, inputs: Any, targets: Sequence[Target] | None = None) -> Any:
         return self.explain(inputs, targets).maps
 
     def close(self) -> None:  # noqa: B027 (optional hook, default: nothing to release)

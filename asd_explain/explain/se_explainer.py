@@ -8,6 +8,7 @@ from torch import nn
 
 from ..se.attach import SE_NAME
 from ..se.block import SqueezeExcite
+from ..se.capture import SECapture
 from .base import Explainer, Explanation, Target
 from .se_maps import DEFAULT_Z, Interpolation, Normalize, se_heatmaps
 
@@ -23,6 +24,18 @@ def find_se_block(model: nn.Module) -> SqueezeExcite:
             f"{type(model).__name__} has {len(blocks)} SqueezeExcite blocks; pass the one to explain with se="
         )
     return blocks[0]
+
+
+@torch.no_grad()
+def se_forward(model: nn.Module, inputs: torch.Tensor, se: SqueezeExcite | None = None
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One no-grad forward: (output, the SE-scaled map, the excitation) of ``se`` (default: ``find_se_block``)."""
+    se = se if se is not None else find_se_block(model)
+    with SECapture({"se": se}, outputs=True) as capture:
+        output = model(inputs)
+    if "se" not in capture.outputs:
+        raise RuntimeError("the SE block did not run in the model's forward")
+    return output, capture.outputs["se"], capture.gates["se"]
 
 
 class SEExplainer(Explainer):
@@ -60,16 +73,7 @@ class SEExplainer(Explainer):
 
     @torch.no_grad()
     def explain(self, inputs: torch.Tensor, targets: Sequence[Target] | None = None) -> Explanation:
-        previous = self.se.record_output
-        self.se.record_output = True
-        try:
-            logits = self.model(inputs)
-            scaled, excitation = self.se.scaled, self.se.excitation
-        finally:
-            self.se.record_output = previous
-            self.se.scaled = None
-        if scaled is None or excitation is None:
-            raise RuntimeError("the SE block did not run in the model's forward")
+        logits, scaled, excitation = se_forward(self.model, inputs, self.se)
         return self.from_block_output(scaled, excitation, inputs.shape, logits)
 
     def from_block_output(

@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from ..config import atomic_write_text, config_to_dict, save_config
 from ..runtime import resolve_device, seed_everything
+from ..se.capture import SECapture
 from ..train.checkpoint import save_checkpoint_file
 from ..train.csv_log import CSVLog
 from ..train.losses import gate_l1_penalty
@@ -105,8 +106,6 @@ def train_classifier(cfg: ImageRunConfig, out_dir: str | Path, *, resume: bool =
     gate = getattr(model, "se_explain", None) if cfg.train.gate_l1 > 0 else None
     if cfg.train.gate_l1 > 0 and gate is None:
         raise ValueError("train.gate_l1 needs the SE block (model.se: true)")
-    if gate is not None:
-        gate.keep_graph = True
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=cfg.train.lr, total_steps=cfg.train.epochs * len(loader), pct_start=0.2)
@@ -149,11 +148,12 @@ def _train_epoch(model, loader, optimizer, scheduler, device, desc: str, gate=No
     bar = tqdm(loader, desc=desc, unit="batch", leave=False)
     for batch in bar:
         images, labels = batch["image"].to(device), batch["label"].to(device)
-        logits = model(images)
+        with SECapture({"se": gate} if gate is not None else {}, graph=True) as capture:
+            logits = model(images)
         ce = F.cross_entropy(logits, labels)
         loss = ce
         if gate is not None:
-            gate_mean = gate_l1_penalty({"se": gate.live_excitation})  # the AV recipe's loss, one block
+            gate_mean = gate_l1_penalty({"se": capture.gates.get("se")})  # the AV recipe's loss, one block
             loss = ce + gate_l1 * gate_mean
             gate_sum += gate_mean.item() * len(labels)
         optimizer.zero_grad(set_to_none=True)

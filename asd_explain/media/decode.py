@@ -118,13 +118,44 @@ def _frame_samples(frame: av.AudioFrame) -> np.ndarray:
     return data.astype(np.float32)
 
 
+@dataclass(frozen=True)
+class DecodedAudio:
+    """Mono audio on the frames' timeline: sample ``k`` at ``t0_s + k / rate``; ``damaged_packets`` packets
+    could not be decoded and their ``lost_s`` seconds are silence at their place in time."""
+
+    samples: np.ndarray
+    t0_s: float
+    lost_s: float = 0.0
+    damaged_packets: int = 0
+
+    def note(self) -> str:
+        """One line for reports ('' when nothing was lost)."""
+        if not self.damaged_packets:
+            return ""
+        return (f"{self.damaged_packets} damaged audio packet(s) skipped: {self.lost_s:.3f} s of audio lost, "
+                f"filled with silence at their time")
+
+
 def decode_audio(path: Path, start_s: float, end_s: float, video_start_s: float = 0.0,
                  sample_rate_hz: int = SAMPLE_RATE_HZ, *, seek: bool = True) -> tuple[np.ndarray, float]:
     """Mono audio covering ``[start_s, end_s]`` (as far as the file has it): ``(samples (N,) float32, t0_s)``.
 
+    ``decode_audio_checked`` without the damage count (see there).
+    """
+    decoded = decode_audio_checked(path, start_s, end_s, video_start_s, sample_rate_hz, seek=seek)
+    return decoded.samples, decoded.t0_s
+
+
+def decode_audio_checked(path: Path, start_s: float, end_s: float, video_start_s: float = 0.0,
+                         sample_rate_hz: int = SAMPLE_RATE_HZ, *, seek: bool = True) -> DecodedAudio:
+    """Mono audio covering ``[start_s, end_s]`` (as far as the file has it), and what was lost.
+
     Times are on the frames' timeline (see module doc); sample ``k`` is at ``t0_s + k / sample_rate_hz``.
-    Decodes from the last seek point before ``start_s`` (one pass), mixes channels by averaging and
-    resamples with a polyphase filter (scipy ``resample_poly``), which keeps the time of sample 0.
+    Decodes from the last seek point before ``start_s`` (one pass), packet by packet: a packet the decoder
+    refuses is skipped and counted (its duration is the lost time), and every decoded frame is placed at
+    its presentation time, so a gap left by a lost packet becomes silence at the right place and the rest
+    stays aligned. Channels are mixed by averaging and resampled with a polyphase filter (scipy
+    ``resample_poly``), which keeps the time of sample 0.
     """
     try:
         container = open_av(path)
@@ -138,29 +169,76 @@ def decode_audio(path: Path, start_s: float, end_s: float, video_start_s: float 
         seek = seek and abs_start > 2.0
         if seek:
             container.seek(int((abs_start - 1.0) / stream.time_base), stream=stream, backward=True)
-        pieces, t0, rate = [], None, None
-        try:
-            for frame in container.decode(stream):
-                if frame.pts is None:
-                    continue
-                t = float(frame.pts * stream.time_base) - video_start_s
-                if t0 is None:
-                    if seek and t > start_s:  # the seek overshot: decode from the beginning instead
-                        return decode_audio(path, start_s, end_s, video_start_s, sample_rate_hz, seek=False)
-                    t0, rate = t, frame.sample_rate
-                pieces.append(_frame_samples(frame).mean(axis=0))
-                if t > end_s:
-                    break
-        except av.FFmpegError as err:
-            if not pieces:
-                raise MediaError("corrupt_video", f"{path}: audio cannot be decoded ({err})") from None
-    if not pieces:
+        timeline = _AudioTimeline(video_start_s, float(stream.time_base))
+        overshot = timeline.read(container, stream, end_s, start_s if seek else None)
+    if overshot:  # the seek landed after start_s: decode from the beginning instead
+        return decode_audio_checked(path, start_s, end_s, video_start_s, sample_rate_hz, seek=False)
+    if not timeline.pieces:
+        if timeline.error is not None:
+            raise MediaError("corrupt_video", f"{path}: audio cannot be decoded ({timeline.error})")
         raise MediaError("no_audio", f"{path}: audio track has no samples")
-    samples = np.concatenate(pieces)
-    ratio = Fraction(sample_rate_hz, rate)
+    samples = np.concatenate(timeline.pieces)
+    ratio = Fraction(sample_rate_hz, timeline.rate)
     if ratio != 1:
         samples = resample_poly(samples, ratio.numerator, ratio.denominator).astype(np.float32)
-    return samples, t0
+    return DecodedAudio(samples, timeline.t0, timeline.lost_s, timeline.damaged)
+
+
+class _AudioTimeline:
+    """Decoded frames laid end to end, with silence where presentation times jump ahead (a lost packet)."""
+
+    def __init__(self, video_start_s: float, time_base: float) -> None:
+        self.video_start_s, self.time_base = video_start_s, time_base
+        self.pieces: list[np.ndarray] = []
+        self.t0: float | None = None
+        self.rate = 0
+        self.length = 0  # samples so far
+        self.damaged, self.lost_s, self.error = 0, 0.0, None
+        self._unknown_loss = False  # a damaged packet without a duration: its gap is the loss
+
+    def read(self, container, stream, end_s: float, seek_start_s: float | None) -> bool:
+        """Decode packets up to ``end_s``; True when a seek overshot ``seek_start_s``."""
+        try:
+            for packet in container.demux(stream):
+                try:
+                    frames = packet.decode()
+                except av.FFmpegError as err:
+                    self._damaged(packet, err)
+                    continue
+                for frame in frames:
+                    if frame.pts is None:
+                        continue
+                    t = float(frame.pts) * self.time_base - self.video_start_s
+                    if self.t0 is None:
+                        if seek_start_s is not None and t > seek_start_s:
+                            return True
+                        self.t0, self.rate = t, frame.sample_rate
+                    self._place(t, _frame_samples(frame).mean(axis=0))
+                    if t > end_s:
+                        return False
+        except av.FFmpegError as err:  # the container itself is damaged from here on: keep what came before
+            self.error = err
+        return False
+
+    def _damaged(self, packet, err: Exception) -> None:
+        self.damaged += 1
+        self.error = err
+        if packet.duration:
+            self.lost_s += float(packet.duration) * self.time_base
+        else:
+            self._unknown_loss = True
+
+    def _place(self, t: float, samples: np.ndarray) -> None:
+        position = int(round((t - self.t0) * self.rate))
+        gap = position - self.length
+        if gap > max(2, len(samples) // 2):  # a lost stretch (small pts jitter is ignored)
+            self.pieces.append(np.zeros(gap, np.float32))
+            self.length += gap
+            if self._unknown_loss:
+                self.lost_s += gap / self.rate
+        self._unknown_loss = False
+        self.pieces.append(samples)
+        self.length += len(samples)
 
 
 def track_audio(audio: np.ndarray, audio_t0_s: float, timestamps_s: np.ndarray, fps: float,

@@ -17,10 +17,12 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
+from ..data.audio_features import AudioFeatureConfig, silence_features
 from ..se.block import SqueezeExcite
+from ..se.capture import SECapture
 from .blocks import ResidualTemporalConv
 from .config import ModelConfig
-from .fusion import ModalityFusion
+from .fusion import ModalityFusion, modality_shares
 from .heads import FrameHead, speaking_probability
 from .registry import build_encoder
 from .temporal import build_av_interaction, build_temporal
@@ -110,9 +112,23 @@ class ASDModel(nn.Module):
             blocks["fusion"] = self.fusion.se
         return blocks
 
+    def fusion_layout(self) -> tuple[tuple[str, int], ...]:
+        """(modality, channels) of the fusion SE's gate, in channel order [audio | face | body]."""
+        return self.fusion.layout()
+
+    def blank_input(self, modality: str, x: torch.Tensor) -> torch.Tensor:
+        """The input of a missing ``modality`` shaped like ``x``: crops at the normalisation mean (zeros in
+        normalised space); audio: the features of silence (an all-zero waveform) in every audio frame."""
+        if modality != "audio":
+            return torch.zeros_like(x)
+        c = self.config
+        n_mels = c.n_audio_features if c.audio_feature == "logmel" else 40
+        feature = AudioFeatureConfig(kind=c.audio_feature, n_mels=n_mels)
+        return torch.from_numpy(silence_features(feature)).to(x).expand_as(x).clone()
+
     @torch.no_grad()
     def explain_forward(self, batch: Mapping[str, Any]) -> dict[str, Any]:
-        """One no-grad forward that keeps every SE output.
+        """One no-grad forward that captures every SE output (``se.capture.SECapture``, hooks released after).
 
         Returns {"logits": (B, T, 2), "scores": (B, T), "se": {name: {"excitation", "scaled"}},
         "modality_shares": {modality: (B, T) or (B,)} (absent without a fusion SE)}. Visual ``scaled``
@@ -120,24 +136,16 @@ class ASDModel(nn.Module):
         (B, C, F', T) with excitation (B, C); the fusion block's are (B, M*D, T) and (B, M*D, T) or (B, M*D).
         Works in the current train/eval mode (call ``eval()`` first for inference).
         """
-        blocks = self.se_blocks()
-        previous = {name: block.record_output for name, block in blocks.items()}
-        try:
-            for block in blocks.values():
-                block.record_output = True
+        with SECapture(self.se_blocks(), outputs=True) as capture:
             out = self(**model_inputs(batch, self.modalities, self.device))
-            se = {name: {"excitation": b.excitation, "scaled": b.scaled} for name, b in blocks.items()}
-            if "fusion" in se and se["fusion"]["scaled"].dim() == 5:  # (B, C, T, 1, 1) -> (B, C, T)
-                se["fusion"]["scaled"] = se["fusion"]["scaled"][..., 0, 0]
-            result: dict[str, Any] = {"logits": out["logits"], "scores": speaking_probability(out["logits"]),
-                                      "se": se}
-            shares = self.fusion.shares()
-            if shares is not None:
-                result["modality_shares"] = shares
-            return result
-        finally:
-            for name, block in blocks.items():
-                block.record_output = previous[name]
+        se = {name: {"excitation": capture.gates[name], "scaled": capture.outputs[name]} for name in capture.gates}
+        if "fusion" in se and se["fusion"]["scaled"].dim() == 5:  # (B, C, T, 1, 1) -> (B, C, T)
+            se["fusion"]["scaled"] = se["fusion"]["scaled"][..., 0, 0]
+        result: dict[str, Any] = {"logits": out["logits"], "scores": speaking_probability(out["logits"]), "se": se}
+        if "fusion" in se:
+            result["modality_shares"] = modality_shares(se["fusion"]["excitation"], self.fusion.modalities,
+                                                        self.fusion.dim)
+        return result
 
     # ---- helpers -------------------------------------------------------------------------------
     @property

@@ -3,8 +3,8 @@
 Per-frame embeddings ``(B, T, D)`` of the present modalities are concatenated in the order
 [audio | face | body] into ``(B, T, M*D)``; an SE block gates the M*D channels. Its excitation, split
 into the M modality slices, gives each modality's share of the gate mass ("face vs body vs audio").
-With ``keep_gate`` set (training with ``blank_gate_weight``), a training forward also keeps the gate with its
-graph (``live_gate``), so a loss can act on the shares.
+The module keeps no state: the gate is read with ``se.capture.SECapture`` on ``fusion.se`` (with its graph
+for the ``blank_gate_weight`` loss) and turned into shares by ``modality_shares``.
 """
 from __future__ import annotations
 
@@ -41,8 +41,6 @@ class ModalityFusion(nn.Module):
         self.dim = dim
         self.out_dim = dim * len(self.modalities)
         self.squeeze = squeeze
-        self.keep_gate = False
-        self.live_gate: torch.Tensor | None = None
         self.se: nn.Module = SqueezeExcite(self.out_dim, reduction, "frame" if squeeze == "frame" else "sample") \
             if se else nn.Identity()
 
@@ -55,19 +53,8 @@ class ModalityFusion(nn.Module):
         gated = self.se(x)
         if self.squeeze == "frame":
             gated = gated[..., 0, 0]
-        keep = self.keep_gate and self.training and isinstance(self.se, SqueezeExcite)
-        self.live_gate = self.se.gate(x) if keep else None  # the tiny gate MLP again, with its graph
         return gated.transpose(1, 2)
 
-    def live_shares(self) -> dict[str, torch.Tensor] | None:
-        """Shares of the last training forward with their graph (only with ``keep_gate``), else None."""
-        if self.live_gate is None:
-            return None
-        return modality_shares(self.live_gate, self.modalities, self.dim)
-
-    def shares(self) -> dict[str, torch.Tensor] | None:
-        """Modality shares of the last forward ({modality: (B, T) or (B,)}), or None without SE."""
-        excitation = getattr(self.se, "excitation", None)
-        if excitation is None:
-            return None
-        return modality_shares(excitation, self.modalities, self.dim)
+    def layout(self) -> tuple[tuple[str, int], ...]:
+        """(modality, channels) of the gated concatenation, in channel order."""
+        return tuple((m, self.dim) for m in self.modalities)

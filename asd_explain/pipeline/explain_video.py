@@ -3,7 +3,8 @@
 Outputs in ``out_dir``:
   <video>_explained.mp4   the video with boxes coloured by score, face/body heatmaps and a spectrogram strip
                           with the audio attention of the most likely speaker (original audio kept)
-  scores.csv              AVA format with header and ``score`` (one row per track and frame)
+  scores.csv              the official AVA prediction layout (no header, AVA columns + ``score``; one row per
+                          track and frame)
   summary.json            video facts, how tracks were found, per track: speaking segments, modality shares
   summary.png             per-track sheet (crops with heatmaps, spectrogram attention, score and shares)
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -21,14 +22,19 @@ import pandas as pd
 import torch
 
 from ..config import atomic_write_text
-from ..constants import DEFAULT_Z, SAMPLE_RATE_HZ
+from ..constants import SAMPLE_RATE_HZ
 from ..data.audio_features import AudioFeatureConfig, audio_features
 from ..data.preprocessing import model_preprocessing
-from ..explain.av import MOTION_WINDOW_FRAMES, explain_tracks
-from ..media.decode import MediaError, decode_audio, open_av, probe_streams
+from ..explain.av import explain_tracks
+from ..explain.av_explainers import build_av_explainer
+from ..explain.importance import track_importance
+from ..explain.map_settings import MapSettings
+from ..media.decode import MediaError, decode_audio_checked, open_av, probe_streams
 from ..media.frames import open_video
+from ..metrics.ava_csv import PREDICTION_COLUMNS, write_ava_csv
 from ..runtime import resolve_device
 from ..train.checkpoint import load_model
+from .frame_range import FrameRange
 from .inputs import CropSettings, collect_inputs, entity_id_for
 from .render_video import TrackResult, render_video
 from .tracks_source import csv_face_tracks, detect_face_tracks
@@ -40,19 +46,16 @@ class ExplainVideoOptions:
     detect_every: int | None = None
     boxes_csv: str | None = None
     video_id: str | None = None
-    z: float = DEFAULT_Z
-    top_percent: float | None = None
-    interpolation: str = "bicubic"
-    reference: str = "zero"              # map reference (``explain.av.explain_av_batch``)
-    audio_reference: str | None = None   # the spectrogram attention's, when it differs (None = reference)
-    body_reference: str | None = None    # the body maps', when it differs from the face maps' (None = reference)
-    motion_window: int = MOTION_WINDOW_FRAMES  # frames of the "motion" reference's window
+    maps: MapSettings = field(default_factory=MapSettings)  # how the SE maps and importance are made
+    method: str = "se"  # the explainer (``explain.av_explainers.AV_EXPLAINERS``)
     chunk_frames: int = 256
     render: bool = True
     encode_preset: str = "superfast"  # x264 preset of the MP4 (veryfast: ~1.5x slower, ~2/3 of the size)
     crf: int = 23
     device: str = "auto"
     progress: bool = True
+    start_s: float | None = None  # explain only [start_s, end_s) of the video (decoded from a seek; times stay
+    end_s: float | None = None    # absolute in every output)
 
 
 def explain_video(video: str | Path, checkpoint: str | Path, out_dir: str | Path,
@@ -68,17 +71,21 @@ def explain_video(video: str | Path, checkpoint: str | Path, out_dir: str | Path
         streams = probe_streams(video)
     except MediaError as err:
         raise ValueError(str(err)) from None
+    if opts.start_s is not None or opts.end_s is not None:
+        frames = FrameRange(frames, opts.start_s, opts.end_s)
     video_id = opts.video_id or video.stem
     model, ckpt = load_model(checkpoint, resolve_device(opts.device))
     prep = model_preprocessing(model)  # the checkpoint's: crops, normalisation, audio features, sample rate
     settings = CropSettings.from_preprocessing(prep.to_dict(), "body" in model.modalities)
     notes: list[str] = []
     clock = _StageClock()
-    audio16, audio_t0, original_audio = _soundtrack(video, streams, frames, notes, prep.sample_rate_hz)
+    audio16, audio_t0, original_audio, audio_lost_s = _soundtrack(video, streams, frames, notes,
+                                                                  prep.sample_rate_hz)
     clock.lap("audio")
     if opts.boxes_csv:
         tracks, entity_ids, issues = csv_face_tracks(opts.boxes_csv, video_id, frames.frame_times_s, frames.fps,
-                                                     frames.width, frames.height)
+                                                     frames.width, frames.height,
+                                                     only_inside=isinstance(frames, FrameRange))
         source = {"source": "csv", "file": str(opts.boxes_csv), "issues": issues[:50], "issue_count": len(issues)}
     else:
         tracks, source = detect_face_tracks(frames, detector=opts.detector, detect_every=opts.detect_every,
@@ -95,14 +102,13 @@ def explain_video(video: str | Path, checkpoint: str | Path, out_dir: str | Path
         model, [{"face": t.face, "body": t.body, "audio": t.audio, "timestamps_s": t.timestamps_s, "fps": frames.fps,
                  "entity_id": t.entity_id} for t in inputs],
         workers=_inference_workers(model), threads_per_worker=1 if model.device.type == "cpu" else None,
-        chunk_frames=opts.chunk_frames, z=opts.z, top_percent=opts.top_percent,
-        interpolation=opts.interpolation, reference=opts.reference, audio_reference=opts.audio_reference,
-        body_reference=opts.body_reference, motion_window=opts.motion_window)
+        chunk_frames=opts.chunk_frames, explainer=build_av_explainer(opts.method, model, opts.maps))
     results = [TrackResult(track, expl.scores, expl.face_maps, expl.body_maps, expl.audio_attention,
-                           expl.modality_shares or None) for track, expl in zip(inputs, explanations)]
+                           expl.modality_shares or None, expl.importance or None)
+               for track, expl in zip(inputs, explanations)]
     clock.lap("model")
     out.mkdir(parents=True, exist_ok=True)
-    _write_scores(out / "scores.csv", video_id, results)
+    _write_scores(out / "scores.csv", video_id, results, tracks)
     outputs = {"scores_csv": str(out / "scores.csv"), "summary_json": str(out / "summary.json")}
     if opts.render:
         outputs["video"] = str(_render(frames, results, out / f"{video_id}_explained.mp4", video, audio16,
@@ -113,6 +119,10 @@ def explain_video(video: str | Path, checkpoint: str | Path, out_dir: str | Path
     summary = _summary(video, video_id, frames, streams, source, results, notes, outputs, opts,
                        time.perf_counter() - started)
     summary["stage_seconds"] = clock.laps
+    summary["audio_lost_s"] = round(audio_lost_s, 6)
+    if isinstance(frames, FrameRange):
+        summary["time_range_s"] = [round(frames.origin_s, 6),
+                                   round(float(frames.frame_times_s[-1]) + 1.0 / frames.fps, 6)]
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
     return summary
 
@@ -136,23 +146,39 @@ class _StageClock:
 
 
 def _soundtrack(video: Path, streams, frames, notes: list[str], rate_hz: int = SAMPLE_RATE_HZ):
-    """(mono float32 at ``rate_hz``, time of its sample 0, (original-rate audio, rate) or None)."""
-    duration = float(frames.frame_times_s[-1]) + 1.0 / frames.fps
+    """(mono float32 at ``rate_hz`` (the checkpoint's sample rate), time of its sample 0, (original-rate
+    audio, rate) or None, seconds of audio lost to damaged packets - silence at their place, said in ``notes``).
+
+    The original-rate audio starts at the first frame shown (time 0, or a range's first frame); a range
+    decodes its audio from a seek, and its ``rate_hz`` audio starts at the range's first frame too.
+    """
+    ranged = isinstance(frames, FrameRange)
+    origin = frames.origin_s if ranged else 0.0
+    end = float(frames.frame_times_s[-1]) + 1.0 / frames.fps
+    silence = np.zeros(int((end - origin) * rate_hz) + rate_hz, np.float32), origin, None, 0.0
     if not streams.has_audio:
         notes.append("no audio track: the audio stream was scored as silence")
-        return np.zeros(int(duration * rate_hz) + rate_hz, np.float32), 0.0, None
+        return silence
     try:
-        audio16, t0 = decode_audio(video, 0.0, duration + 1.0, streams.video_start_s, rate_hz, seek=False)
-        original = decode_audio(video, 0.0, duration + 1.0, streams.video_start_s, streams.audio_rate_hz,
-                                seek=False)
+        decoded = decode_audio_checked(video, origin, end + 1.0, streams.video_start_s, rate_hz, seek=ranged)
+        original = decode_audio_checked(video, origin, end + 1.0, streams.video_start_s, streams.audio_rate_hz,
+                                        seek=ranged)
     except MediaError as err:
         notes.append(f"audio could not be decoded ({err}); scored as silence")
-        return np.zeros(int(duration * rate_hz) + rate_hz, np.float32), 0.0, None
-    samples, t_orig = original
-    skip = max(0, int(round(-t_orig * streams.audio_rate_hz)))  # audio that starts before the first frame
-    pad = max(0, int(round(t_orig * streams.audio_rate_hz)))
-    aligned = np.concatenate([np.zeros(pad, np.float32), samples[skip:]])
-    return audio16, t0, (aligned, streams.audio_rate_hz)
+        return silence
+    if decoded.damaged_packets:
+        notes.append(f"audio: {decoded.note()}")
+    audio16, t0, original = decoded.samples, decoded.t0_s, (original.samples, original.t0_s)
+    if ranged:
+        audio16, t0 = _starting_at(audio16, t0, origin, rate_hz), origin
+    aligned = _starting_at(original[0], original[1], origin, streams.audio_rate_hz)
+    return audio16, t0, (aligned, streams.audio_rate_hz), decoded.lost_s
+
+
+def _starting_at(samples: np.ndarray, t0_s: float, origin_s: float, rate_hz: int) -> np.ndarray:
+    """``samples`` (sample 0 at ``t0_s``) cut or zero-padded so that sample 0 is at ``origin_s``."""
+    shift = int(round((t0_s - origin_s) * rate_hz))
+    return np.concatenate([np.zeros(shift, np.float32), samples]) if shift > 0 else samples[-shift:]
 
 
 def _render(frames, results, path: Path, video: Path, audio16, original_audio, notes, opts,
@@ -164,6 +190,7 @@ def _render(frames, results, path: Path, video: Path, audio16, original_audio, n
         rate = container.streams.video[0].average_rate or container.streams.video[0].guessed_rate
     fps = Fraction(rate) if rate else Fraction(frames.fps).limit_denominator(1001)
     return render_video(frames, results, path, fps=fps, logmel=logmel, audio=original_audio,
+                        origin_s=getattr(frames, "origin_s", 0.0),
                         notice=notes[0] if notes and not results else "", progress=opts.progress,
                         preset=opts.encode_preset, crf=opts.crf)
 
@@ -191,20 +218,20 @@ def _summary_sheet(out: Path, explanations, inputs, max_tracks: int = 6, width: 
     return save_grid(out / "summary.png", [[p] for p in padded])
 
 
-def _write_scores(path: Path, video_id: str, results: list[TrackResult]) -> None:
+def _write_scores(path: Path, video_id: str, results: list[TrackResult], tracks: list) -> None:
+    """scores.csv; tracks from an AVA CSV keep the file's timestamps and boxes (official uids and boxes)."""
     rows = []
-    for r in results:
+    for r, track in zip(results, tracks, strict=True):
         t = r.inputs
+        times, boxes = track.annotated or (np.round(t.timestamps_s, 6), t.face_boxes)
         rows.append(pd.DataFrame({
-            "video_id": video_id, "frame_timestamp": np.round(t.timestamps_s, 6),
-            "entity_box_x1": t.face_boxes[:, 0], "entity_box_y1": t.face_boxes[:, 1],
-            "entity_box_x2": t.face_boxes[:, 2], "entity_box_y2": t.face_boxes[:, 3],
+            "video_id": video_id, "frame_timestamp": times,
+            "entity_box_x1": boxes[:, 0], "entity_box_y1": boxes[:, 1],
+            "entity_box_x2": boxes[:, 2], "entity_box_y2": boxes[:, 3],
             "label": "SPEAKING_AUDIBLE", "entity_id": t.entity_id, "score": r.scores,
         }))
-    columns = ["video_id", "frame_timestamp", "entity_box_x1", "entity_box_y1", "entity_box_x2", "entity_box_y2",
-               "label", "entity_id", "score"]
-    frame = pd.concat(rows) if rows else pd.DataFrame(columns=columns)
-    atomic_write_text(path, frame.to_csv(index=False, float_format="%.6f"))
+    frame = pd.concat(rows) if rows else pd.DataFrame(columns=PREDICTION_COLUMNS)
+    write_ava_csv(frame, path, predictions=True)
 
 
 def speaking_segments(times_s: np.ndarray, scores: np.ndarray, fps: float, threshold: float = 0.5,
@@ -233,6 +260,8 @@ def _summary(video, video_id, frames, streams, source, results, notes, outputs, 
             "mean_score": round(float(r.scores.mean()), 4),
             "speaking_segments": speaking_segments(r.inputs.timestamps_s, r.scores, frames.fps),
             "modality_shares": shares,
+            "modality_importance": {kind: {m: round(v, 4) for m, v in values.items()}
+                                    for kind, values in track_importance(r.importance or {}).items()},
         })
     duration = float(len(frames) / frames.fps)
     return {
@@ -240,10 +269,7 @@ def _summary(video, video_id, frames, streams, source, results, notes, outputs, 
         "width": frames.width, "height": frames.height, "duration_s": round(duration, 3),
         "has_audio": streams.has_audio, "faces_found": len(results) > 0,
         "frames_with_a_track": int(covered.sum()), "tracks": tracks, "track_source": source, "notes": notes,
-        "settings": {"z": opts.z, "top_percent": opts.top_percent, "interpolation": opts.interpolation,
-                     "reference": opts.reference, "audio_reference": opts.audio_reference or opts.reference,
-                     "body_reference": opts.body_reference or opts.reference,
-                     "motion_window": opts.motion_window,
-                     "encode_preset": opts.encode_preset, "crf": opts.crf},
+        "settings": {"method": opts.method, **opts.maps.to_dict(), "encode_preset": opts.encode_preset,
+                     "crf": opts.crf},
         "outputs": outputs, "seconds": round(seconds, 2), "real_time_factor": round(duration / max(seconds, 1e-9), 3),
     }

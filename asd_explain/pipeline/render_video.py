@@ -21,7 +21,8 @@ COLUMNS_PER_S = 100  # spectrogram strip resolution
 @dataclass
 class TrackResult:
     """Scores and explanations of one track. maps are per frame at crop resolution, in [0, 1];
-    audio_attention (F, 4T) over the track's feature frames; shares {modality: (T,)}."""
+    audio_attention (F, 4T) over the track's feature frames; shares {modality: (T,)}; importance
+    {kind: {modality: (T,)}} (``explain.importance``)."""
 
     inputs: TrackInputs
     scores: np.ndarray
@@ -29,6 +30,7 @@ class TrackResult:
     body_maps: np.ndarray | None = None
     audio_attention: np.ndarray | None = None
     shares: dict[str, np.ndarray] | None = None
+    importance: dict[str, dict[str, np.ndarray]] | None = None
 
 
 def score_colour(score: float) -> tuple[int, int, int]:
@@ -69,7 +71,7 @@ class SpectrogramStrip:
     """
 
     def __init__(self, logmel: np.ndarray, results: list[TrackResult], fps: float, width: int, height: int,
-                 window_s: float = 4.0) -> None:
+                 window_s: float = 4.0, origin_s: float = 0.0) -> None:
         self.width, self.height, self.window_s = width, height, window_s
         spec = logmel.T[::-1]  # (F, columns), low frequencies at the bottom
         lo, hi = np.percentile(spec, [2, 99.5]) if spec.size else (0, 1)
@@ -80,7 +82,7 @@ class SpectrogramStrip:
             if result.audio_attention is None:
                 continue
             att = result.audio_attention[::-1]  # (F, 4T)
-            times = _feature_times(result.inputs.timestamps_s, fps)
+            times = _feature_times(result.inputs.timestamps_s, fps) - origin_s
             cols = np.clip(np.round(times * COLUMNS_PER_S).astype(int), 0, self.grey.shape[1] - 1)
             score = np.repeat(result.scores, 4)
             take = score > best[cols]
@@ -110,12 +112,12 @@ def _feature_times(timestamps_s: np.ndarray, fps: float) -> np.ndarray:
 def render_video(frames, results: list[TrackResult], out_path: str | Path, *, fps: Fraction,
                  logmel: np.ndarray, audio: tuple[np.ndarray, int] | None, notice: str = "",
                  strip_height: int | None = None, progress: bool = True, preset: str = "superfast",
-                 crf: int = 23) -> Path:
+                 crf: int = 23, origin_s: float = 0.0) -> Path:
     """Decode the video once more and write the explained MP4 (same frame count and rate; x264 ``preset``
-    and ``crf``)."""
+    and ``crf``); ``logmel`` and ``audio`` start at ``origin_s`` (a time range's first frame, else 0)."""
     width, height = frames.width - frames.width % 2, frames.height - frames.height % 2
     strip_h = strip_height or max(48, (height // 5) // 2 * 2)
-    strip = SpectrogramStrip(logmel, results, frames.fps, width, strip_h)
+    strip = SpectrogramStrip(logmel, results, frames.fps, width, strip_h, origin_s=origin_s)
     at_frame: dict[int, list[tuple[_Drawing, int]]] = {}
     for result in results:
         drawing = _Drawing(result, width, height)
@@ -134,7 +136,7 @@ def render_video(frames, results: list[TrackResult], out_path: str | Path, *, fp
             label = _draw_tracks(canvas, at_frame.get(index, []))
             if notice:
                 cv2.putText(canvas, notice, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 60, 60), 1, cv2.LINE_AA)
-            out[height:] = strip.render(float(frames.frame_times_s[index]), label)
+            out[height:] = strip.render(float(frames.frame_times_s[index]) - origin_s, label)
             writer.write(out)
     return Path(out_path)
 

@@ -14,6 +14,8 @@ class FaceTrack:
 
     frames: (n,) int frame indices, consecutive; boxes: (n, 4) float pixel [x1, y1, x2, y2];
     detected: (n,) bool, False where the box was filled in between detections; scores: (n,) float.
+    annotated: for tracks read from an AVA CSV, the rows as the file holds them - timestamps_s (n,) and
+    normalised boxes (n, 4) float64 - so written scores match the annotation's uids and boxes exactly.
     """
 
     track_id: int
@@ -21,6 +23,7 @@ class FaceTrack:
     boxes: np.ndarray
     detected: np.ndarray
     scores: np.ndarray
+    annotated: tuple[np.ndarray, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self.frames)

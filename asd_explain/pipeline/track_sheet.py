@@ -14,8 +14,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..explain.av import TrackExplanation
 from ..explain.av_render import as_rgb, frame_picks
+from ..explain.av_track import TrackExplanation
 from ..explain.render import overlay_heatmap, write_png
 
 WIDTH = 1400
@@ -41,6 +41,16 @@ def render_track_sheet(explanation: TrackExplanation, face: np.ndarray | None = 
     parts.append(_score_panel(explanation, times, span, width))
     if explanation.modality_shares:
         parts.append(_shares_panel(explanation, times, span, width))
+    means = explanation.track_importance
+    if "kept_channels" in explanation.importance:
+        parts.append(_modality_panel(explanation.importance["kept_channels"], means["kept_channels"], times, span,
+                                     width, "share of the kept fusion channels (track mean)", "kept", 0.0, 1.0))
+    if "occlusion" in explanation.importance:
+        values = explanation.importance["occlusion"]
+        top = max(0.1, math.ceil(10 * max(float(np.max(np.abs(v))) for v in values.values())) / 10)
+        parts.append(_modality_panel(values, means["occlusion"], times, span, width,
+                                     "P(speak) minus P(speak) without the modality (track mean)", "occlusion",
+                                     -min(top, 1.0), min(top, 1.0)))
     parts.append(_time_axis(span, width))
     return np.concatenate(parts, axis=0)
 
@@ -165,19 +175,29 @@ def _score_panel(explanation: TrackExplanation, times: np.ndarray, span: tuple[f
 
 def _shares_panel(explanation: TrackExplanation, times: np.ndarray, span: tuple[float, float],
                   width: int) -> np.ndarray:
-    image, area = _plot_area(110, width, "modality shares of the fusion SE (track mean)", "share")
-    x0, _, x1, _ = area
     top = max(1e-6, max(float(np.max(v)) for v in explanation.modality_shares.values()))
     hi = min(1.0, math.ceil(top * 10) / 10)
+    return _modality_panel(explanation.modality_shares, explanation.track_shares, times, span, width,
+                           "modality shares of the fusion SE (track mean)", "share", 0.0, hi)
+
+
+def _modality_panel(values: dict[str, np.ndarray], means: dict[str, float], times: np.ndarray,
+                    span: tuple[float, float], width: int, title: str, label: str, lo: float, hi: float) -> np.ndarray:
+    """One curve per modality (T,) on [lo, hi], the legend with each track mean."""
+    image, area = _plot_area(110, width, title, label)
+    x0, _, x1, _ = area
     x = _to_x(times, span, area)
-    legend_x = x1 - 110 * len(explanation.modality_shares)
-    for k, (modality, values) in enumerate(explanation.modality_shares.items()):
+    legend_x = x1 - 110 * len(values)
+    if lo < 0 < hi:
+        _dashed_hline(image, int(round(_to_y([0.0], area, lo, hi)[0])), x0, x1, GRID)
+    for k, (modality, curve) in enumerate(values.items()):
         colour = SHARE_RGB.get(modality, (100, 100, 100))
-        _polyline(image, x, _to_y(values, area, 0.0, hi), colour, 2)
-        _text(image, f"{modality} ({explanation.track_shares[modality]:.2f})", (legend_x + 110 * k, 13), 0.4, colour)
+        _polyline(image, x, _to_y(curve, area, lo, hi), colour, 2)
+        _text(image, f"{modality} ({means[modality]:.2f})", (legend_x + 110 * k, 13), 0.4, colour)
     _frame_box(image, area)
-    for value in (0.0, hi):
-        _text(image, f"{value:.1f}", (x0 - 26, int(round(_to_y([value], area, 0.0, hi)[0])) + 4), 0.35)
+    for value in (lo, hi):
+        _text(image, f"{value:.1f}", (x0 - (34 if value < 0 else 26), int(round(_to_y([value], area, lo, hi)[0])) + 4),
+              0.35)
     return image
 
 

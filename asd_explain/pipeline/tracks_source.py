@@ -31,7 +31,7 @@ def detection_stride(fps: float, detect_every: int | None) -> int:
 
 def detect_face_tracks(
     frames, *, detector: str = "dlib", detect_every: int | None = None,
-    min_track_s: float = 0.3, progress: bool = True, workers: int | None = None,
+    min_track_s: float = 0.3, progress: bool = True, workers: int | None = None, smooth: int = 5,
 ) -> tuple[list[FaceTrack], dict]:
     """Run the detector every few frames and the shot-change detector on every frame, then link tracks.
 
@@ -39,7 +39,8 @@ def detect_face_tracks(
     downscale wide frames themselves; boxes are full-frame pixels. The detector runs on ``workers``
     threads (default: one per core, at most 4), each with its own detector (dlib and OpenCV release the
     GIL while they search), while this thread decodes and looks for shot changes; at most two frames per
-    worker wait. Returns the tracks and a dict of what was done (stride, detector runs, shot starts).
+    worker wait. ``smooth``: the tracker's median over boxes (frames, odd; 1 = raw boxes). Returns the tracks
+    and a dict of what was done (stride, detector runs, shot starts).
     """
     stride = detection_stride(frames.fps, detect_every)
     workers = max(1, workers if workers is not None else min(4, len(os.sched_getaffinity(0))))
@@ -79,7 +80,7 @@ def detect_face_tracks(
     bar.close()
     max_gap = max(3 * stride, int(round(0.5 * frames.fps)))
     min_detections = max(2, int(round(min_track_s * frames.fps / stride)))
-    tracks = build_tracks(detections, shot_starts, max_gap=max_gap, min_detections=min_detections)
+    tracks = build_tracks(detections, shot_starts, max_gap=max_gap, min_detections=min_detections, smooth=smooth)
     info = {
         "detector": detector, "detect_every": stride, "frames_with_detections": sum(len(d) > 0 for d in detections),
         "detector_runs": len(range(0, n, stride)), "shot_starts": sorted(shot_starts),
@@ -88,10 +89,12 @@ def detect_face_tracks(
 
 
 def csv_face_tracks(csv_path: str | Path, video_id: str, frame_times_s: np.ndarray, fps: float,
-                    width: int, height: int) -> tuple[list[FaceTrack], list[str], list[str]]:
+                    width: int, height: int, *, only_inside: bool = False
+                    ) -> tuple[list[FaceTrack], list[str], list[str]]:
     """Face tracks from an AVA-format CSV (any variant): one track per entity_id of ``video_id``.
 
-    Timestamps map to the nearest real frame; a row past the video's end is reported and skipped.
+    Timestamps map to the nearest real frame; a row past the video's end is reported and skipped
+    (``only_inside``: rows outside ``frame_times_s`` - a time range - are left out silently).
     Returns (tracks, entity ids in track order, issues as 'file:row: reason' lines).
     """
     from ..data.ava_csv import annotation_files, read_annotations
@@ -107,7 +110,7 @@ def csv_face_tracks(csv_path: str | Path, video_id: str, frame_times_s: np.ndarr
     scale = np.array([width, height, width, height], np.float64)
     for entity, order in rows.tracks().items():
         indices, inside = nearest_frames(frame_times_s, rows.timestamps_s[order], fps)
-        for i in np.flatnonzero(~inside):
+        for i in np.flatnonzero(~inside) if not only_inside else ():
             file, line = rows.source(int(order[i]))
             issues.append(f"{file}:{line}: timestamp {rows.timestamps_s[order[i]]:.3f} s is past the video's end")
         order, indices = order[inside], indices[inside]
@@ -115,7 +118,10 @@ def csv_face_tracks(csv_path: str | Path, video_id: str, frame_times_s: np.ndarr
             continue
         indices, first = np.unique(indices, return_index=True)  # one box per frame
         boxes = (rows.boxes[order[first]] * scale).astype(np.float32)
+        kept = order[first]
         tracks.append(FaceTrack(len(tracks), indices.astype(np.int64), boxes, np.ones(len(indices), bool),
-                                np.ones(len(indices), np.float32)))
+                                np.ones(len(indices), np.float32),
+                                annotated=(rows.timestamps_s[kept].astype(np.float64),
+                                           rows.boxes[kept].astype(np.float64))))
         entity_ids.append(entity)
     return tracks, entity_ids, issues

@@ -3,13 +3,11 @@
 Squeeze (global average pool) -> Linear(C, C/r, no bias) -> ReLU -> Linear(C/r, C, no bias) -> Sigmoid
 gives the excitation vector ``s`` (values in 0..1); the output is ``features * s``.
 
-After every forward the block keeps, detached:
-  - ``excitation``: ``s`` with shape (B, C) for a per-sample / per-clip squeeze, or (B, C, T) for a
-    per-frame squeeze of video maps;
-  - ``scaled``: the SE-scaled feature map (the block's output), only while ``record_output`` is True
-    (the explainer switches it on; training leaves it off so no extra memory is held).
-With ``keep_graph`` set, a training forward also keeps ``live_excitation``: ``s`` with its graph, for a loss
-on the gate (the image recipe's ``train.gate_l1``); None otherwise.
+The block keeps no state between forwards: ``gate(x)`` is a pure function of its input (subclasses
+override it, e.g. a gate that is the identity at initialisation) and ``forward(x) = x * gate(x)``. The
+gate passes through ``gate_tap`` (an ``nn.Identity``, no parameters: state dicts are unchanged) so that a
+forward hook can read it exactly as the forward used it, graph included; ``se.capture.SECapture`` does that
+inside a ``with`` block and removes its hooks on leaving it.
 """
 from __future__ import annotations
 
@@ -50,11 +48,7 @@ class SqueezeExcite(nn.Module):
         self.squeeze = squeeze
         self.fc1 = nn.Linear(channels, hidden, bias=False)
         self.fc2 = nn.Linear(hidden, channels, bias=False)
-        self.record_output = False
-        self.keep_graph = False
-        self.live_excitation: torch.Tensor | None = None
-        self.excitation: torch.Tensor | None = None
-        self.scaled: torch.Tensor | None = None
+        self.gate_tap = nn.Identity()  # where hooks read the gate (SECapture); no parameters
 
     def gate(self, x: torch.Tensor) -> torch.Tensor:
         """Return the excitation ``s``: (B, C) or, for a per-frame squeeze of 5-D input, (B, C, T)."""
@@ -69,15 +63,10 @@ class SqueezeExcite(nn.Module):
         return torch.sigmoid(self.fc2(torch.relu(self.fc1(pooled))))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        s = self.gate(x)
+        s = self.gate_tap(self.gate(x))
         if s.dim() == 3:  # (B, C, T) -> broadcast over H, W
-            out = x * s[..., None, None]
-        else:
-            out = x * s.view(*s.shape, *([1] * (x.dim() - 2)))
-        self.excitation = s.detach()
-        self.live_excitation = s if self.keep_graph and self.training else None
-        self.scaled = out.detach() if self.record_output else None
-        return out
+            return x * s[..., None, None]
+        return x * s.view(*s.shape, *([1] * (x.dim() - 2)))
 
     def extra_repr(self) -> str:
         return f"channels={self.channels}, reduction={self.reduction}, squeeze={self.squeeze!r}"

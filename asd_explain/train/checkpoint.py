@@ -27,6 +27,10 @@ from ..config import ConfigError, config_from_dict, config_to_dict
 from ..data.preprocessing import Preprocessing
 from ..models.asd_model import ARCHITECTURE, ASDModel
 from ..models.config import ModelConfig
+from ..models.pretrained import PUBLISHED, build_published
+from ..models.pretrained_model import PretrainedASDModel, PretrainedConfig
+
+PUBLISHED_ARCHITECTURES = tuple(entry.builder.architecture for entry in PUBLISHED.values())
 
 CHECKPOINT_FORMAT = "asd_explain.checkpoint/1"
 
@@ -100,13 +104,13 @@ def restore_rng_state(state: dict[str, Any]) -> None:
 def make_checkpoint(model: ASDModel, *, preprocessing: Preprocessing | dict[str, Any] | None = None,
                     train_config: Any = None, **training_state: Any) -> dict[str, Any]:
     """The checkpoint dict of ``model`` (unwrapped, not DDP) plus optional training state entries."""
-    prep = preprocessing if isinstance(preprocessing, dict) else config_to_dict(
-        preprocessing or Preprocessing.for_model(model.config))
+    default = Preprocessing.for_model(model.config) if isinstance(model, ASDModel) else Preprocessing()
+    prep = preprocessing if isinstance(preprocessing, dict) else config_to_dict(preprocessing or default)
     checkpoint = {
         "format": CHECKPOINT_FORMAT,
-        "architecture": ARCHITECTURE,
+        "architecture": model.architecture,
         "version": __version__,
-        "model_config": config_to_dict(model.config),
+        "model_config": model_config_dict(model),
         "train_config": config_to_dict(train_config) if train_config is not None else None,
         "preprocessing": prep,
         "model_state": model.state_dict(),
@@ -118,10 +122,17 @@ def make_checkpoint(model: ASDModel, *, preprocessing: Preprocessing | dict[str,
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Read and validate a checkpoint (``weights_only=True``); CheckpointError with a one-line reason."""
     checkpoint = read_checkpoint_file(path, expected_format=CHECKPOINT_FORMAT, map_location=map_location)
-    if checkpoint.get("architecture") != ARCHITECTURE:
+    if checkpoint.get("architecture") not in (ARCHITECTURE, *PUBLISHED_ARCHITECTURES):
         raise CheckpointError(f"{path}: checkpoint of architecture {checkpoint.get('architecture')!r}, "
-                              f"expected {ARCHITECTURE!r}")
+                              f"expected one of {[ARCHITECTURE, *PUBLISHED_ARCHITECTURES]}")
     return checkpoint
+
+
+def model_config_dict(model: ASDModel | PretrainedASDModel) -> dict[str, Any]:
+    """What rebuilds ``model``: its ModelConfig, or for a published architecture its PretrainedConfig."""
+    if isinstance(model, PretrainedASDModel):
+        return config_to_dict(model.pretrained_config)
+    return config_to_dict(model.config)
 
 
 def model_config_of(checkpoint: dict[str, Any], path: str | os.PathLike = "checkpoint") -> ModelConfig:
@@ -158,16 +169,28 @@ def preprocessing_of(checkpoint: dict[str, Any], path: str | os.PathLike = "chec
     return prep
 
 
-def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[ASDModel, dict[str, Any]]:
-    """Rebuild the model a checkpoint describes and load its weights. Returns (model in eval mode, checkpoint);
-    ``model.preprocessing`` is the checkpoint's ``Preprocessing``, which inference follows."""
+def load_model(path: str | os.PathLike, device: str | torch.device = "cpu"
+               ) -> tuple[ASDModel | PretrainedASDModel, dict[str, Any]]:
+    """Rebuild the model a checkpoint describes and load its weights. Returns (model in eval mode, checkpoint).
+
+    For an ``ASDModel``, ``model.preprocessing`` is the checkpoint's ``Preprocessing``, which inference follows.
+    A checkpoint of a fine-tuned published model (``train --init``) rebuilds that architecture (which brings
+    its own fixed input preparation)."""
     checkpoint = load_checkpoint(path)
-    model = ASDModel(model_config_of(checkpoint, path))
+    if checkpoint["architecture"] == ARCHITECTURE:
+        model: ASDModel | PretrainedASDModel = ASDModel(model_config_of(checkpoint, path))
+    else:
+        try:
+            config = config_from_dict(PretrainedConfig, checkpoint.get("model_config"), source=f"{path}: model_config")
+        except ConfigError as err:
+            raise CheckpointError(str(err)) from None
+        model = build_published(config)
     load_model_state(model, checkpoint["model_state"], path)
-    model.preprocessing = prep = preprocessing_of(checkpoint, path)
-    features = prep.audio_config()
-    if "audio" in model.modalities and (features.kind, features.n_features) != (
-            model.config.audio_feature, model.config.n_audio_features):
-        raise CheckpointError(f"{path}: preprocessing makes {features.n_features} {features.kind} features but the "
-                              f"model takes {model.config.n_audio_features} {model.config.audio_feature}")
+    if isinstance(model, ASDModel):
+        model.preprocessing = prep = preprocessing_of(checkpoint, path)
+        features = prep.audio_config()
+        if "audio" in model.modalities and (features.kind, features.n_features) != (
+                model.config.audio_feature, model.config.n_audio_features):
+            raise CheckpointError(f"{path}: preprocessing makes {features.n_features} {features.kind} features but "
+                                  f"the model takes {model.config.n_audio_features} {model.config.audio_feature}")
     return model.to(device).eval(), checkpoint

@@ -113,6 +113,10 @@ class TrainConfig:
     validate_every_epochs: run validation every N epochs (and at the end).
     validate_every_steps: also validate every N steps (0 = only per epoch); for long epochs.
     progress:       tqdm bars (rank 0 only).
+    init:           fine-tune a published AVA-trained model instead ("light-asd", "lr-asd"; "" = train
+                    ``model`` from scratch): its architecture and weights, its inputs (grey 112 crops, psf
+                    MFCC); the ``model`` section is not used.
+    init_weights:   with ``init``, its weights file ("" = found as ``asd-explain weights`` finds it).
     """
 
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -131,3 +135,5 @@ class TrainConfig:
     validate_every_epochs: int = 1
     validate_every_steps: int = 0
     progress: bool = True
+    init: str = ""
+    init_weights: str = ""

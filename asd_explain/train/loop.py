@@ -18,9 +18,13 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from ..config import config_to_dict, save_config
+from ..config import save_config
 from ..models.asd_model import ASDModel, model_inputs
+from ..models.fusion import modality_shares
+from ..models.pretrained import load_pretrained
+from ..models.pretrained_model import PretrainedASDModel
 from ..runtime import seed_everything
+from ..se.capture import SECapture
 from .batches import BatchSource, eval_positions, shard_positions
 from .checkpoint import (
     CheckpointError,
@@ -30,6 +34,7 @@ from .checkpoint import (
     load_checkpoint,
     load_model_state,
     make_checkpoint,
+    model_config_dict,
     restore_rng_state,
 )
 from .config import TrainConfig
@@ -79,17 +84,19 @@ class Trainer:
         self.run_dir = Path(config.run_dir)
         self.last_path = self.run_dir / "checkpoints" / "last.pt"
         self.best_path = self.run_dir / "checkpoints" / "best.pt"
-        self.model = ASDModel(config.model).to(self.dist.device)
+        self.model = build_training_model(config).to(self.dist.device)
         self.loss_fn = ASDLoss(config.aux_loss_weight)
-        self.model.fusion.keep_gate = config.blank_gate_weight > 0
+        if not isinstance(self.model, ASDModel) and config.blank_gate_weight > 0:
+            raise ValueError(f"blank_gate_weight needs the toolkit's fusion SE; {config.init} has none")
         if config.gate_l1 < 0:
             raise ValueError(f"gate_l1 must be >= 0, got {config.gate_l1}")
-        if config.gate_l1 > 0:
-            blocks = self.model.se_blocks()
-            if not blocks:
-                raise ValueError("gate_l1 needs SE blocks; this model has none (model.se: false)")
-            for block in blocks.values():
-                block.keep_graph = True
+        blocks = self.model.se_blocks()
+        if config.gate_l1 > 0 and not blocks:
+            raise ValueError("gate_l1 needs SE blocks; this model has none (model.se: false)")
+        # the SE gates the losses read, captured with their graph during each training forward
+        wanted = set(blocks) if config.gate_l1 > 0 else set()
+        wanted |= {"fusion"} & set(blocks) if config.blank_gate_weight > 0 else set()
+        self.loss_gates = {name: blocks[name] for name in sorted(wanted)}
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.optim.lr,
                                           weight_decay=config.optim.weight_decay,
                                           fused=self.dist.device.type in ("cpu", "cuda"))  # one kernel, not ~120
@@ -112,8 +119,8 @@ class Trainer:
     def _resume(self) -> None:
         checkpoint = load_checkpoint(self.last_path, map_location=self.dist.device)
         saved = checkpoint.get("model_config")
-        if saved != config_to_dict(self.config.model):
-            diff = _first_difference(saved or {}, config_to_dict(self.config.model))
+        if saved != model_config_dict(self.model):
+            diff = _first_difference(saved or {}, model_config_dict(self.model))
             raise CheckpointError(f"{self.last_path}: holds a different model ({diff}); use another run_dir "
                                   "or --no-resume")
         load_model_state(self.model, checkpoint["model_state"], self.last_path)
@@ -189,17 +196,18 @@ class Trainer:
         labels = batch["labels"].to(device)
         mask = batch.get("label_mask")
         mask = mask.to(device) if mask is not None else None
-        with autocast_context(device, self.use_amp):
+        with SECapture(self.loss_gates, graph=True) as capture, autocast_context(device, self.use_amp):
             output = self.net(**inputs)
         blanked = batch.get("blanked")
         loss, parts = self.loss_fn(output, labels, mask, blanked)
-        live = self.model.fusion.live_shares() if self.config.blank_gate_weight > 0 and blanked else None
-        if live is not None:
-            penalty = blank_share_penalty(live, blanked, mask)
+        fusion_gate = capture.gates.get("fusion") if self.config.blank_gate_weight > 0 and blanked else None
+        if fusion_gate is not None:
+            fusion = self.model.fusion
+            penalty = blank_share_penalty(modality_shares(fusion_gate, fusion.modalities, fusion.dim), blanked, mask)
             loss = loss + self.config.blank_gate_weight * penalty.to(loss.device)
             parts["loss_blank_share"] = float(penalty.detach())
         if self.config.gate_l1 > 0:
-            gate = gate_l1_penalty({name: b.live_excitation for name, b in self.model.se_blocks().items()})
+            gate = gate_l1_penalty({name: capture.gates.get(name) for name in self.loss_gates})
             loss = loss + self.config.gate_l1 * gate.to(loss.device)
             parts["gate_mean"] = float(gate.detach())
         self.optimizer.zero_grad(set_to_none=True)
@@ -278,6 +286,13 @@ class Trainer:
         if self.dist.is_main:
             atomic_torch_save(self._checkpoint(), self.last_path)
         barrier(self.dist)
+
+
+def build_training_model(config: TrainConfig) -> ASDModel | PretrainedASDModel:
+    """``ASDModel(config.model)``; with ``config.init`` the published model, loaded from its AVA weights."""
+    if config.init:
+        return load_pretrained(config.init, config.init_weights or None)
+    return ASDModel(config.model)
 
 
 def _first_difference(saved: dict[str, Any], current: dict[str, Any]) -> str:

@@ -71,6 +71,11 @@ def train_on_store(config: TrainConfig, *, resume: bool = True) -> TrainResult:
     if not data.store:
         raise ConfigError("data.store is empty: set it in the config or with --set data.store=PATH")
     train_store = TrackStore(resolve_store(data.store, data.train_split))
+    val_store = TrackStore(resolve_store(data.store, data.val_split)) if data.val_split else None
+    if val_store is not None and val_store.path == train_store.path:
+        raise ConfigError(f"{data.store}: train and val resolve to the same store {val_store.path}")
+    if config.init:
+        return _fine_tune_published(config, train_store, val_store, resume)
     train_source = StoreClipSource(train_store, config.model, clip_frames=data.clip_frames,
                                    batch_size=data.batch_size, augment=data.augment, seed=config.seed,
                                    num_workers=data.num_workers, max_tracks=data.max_tracks,
@@ -78,12 +83,44 @@ def train_on_store(config: TrainConfig, *, resume: bool = True) -> TrainResult:
                                    dropout_modalities=data.dropout_modalities, augment_audio=data.augment_audio,
                                    shift_px=data.shift_px)
     val_source = None
-    if data.val_split:
-        val_store = TrackStore(resolve_store(data.store, data.val_split))
-        if val_store.path == train_store.path:
-            raise ConfigError(f"{data.store}: train and val resolve to the same store {val_store.path}")
+    if val_store is not None:
         val_source = StoreTrackSource(val_store, config.model, chunk_frames=data.eval_clip_frames,
                                       batch_frames=data.batch_frames, num_workers=data.num_workers,
                                       max_tracks=data.max_tracks)
     return train(config, train_source, val_source, preprocessing=preprocessing_of(train_store, config.model),
+                 resume=resume)
+
+
+def _fine_tune_published(config: TrainConfig, train_store: TrackStore, val_store: TrackStore | None,
+                         resume: bool) -> TrainResult:
+    """``config.init``: the published model from its weights, fed the authors' inputs (pretrained_sources)."""
+    from ..models.pretrained import published_weights
+    from ..models.weights_file import WeightsError
+    from .pretrained_sources import (
+        PretrainedClipSource,
+        PretrainedTrackSource,
+        check_store_for_pretrained,
+        pretrained_preprocessing,
+    )
+
+    try:
+        published_weights(config.init)
+    except WeightsError as err:
+        raise ConfigError(f"init: {err}") from None
+    data = config.data
+    unused = [f"{name}={value}" for name, value in (("data.modality_dropout", data.modality_dropout),
+              ("gate_l1", config.gate_l1), ("blank_gate_weight", config.blank_gate_weight)) if value]
+    if unused:
+        raise ConfigError(f"init {config.init}: {', '.join(unused)} need the toolkit's model (its SE blocks and "
+                          "modality streams); set them to 0 (see configs/finetune_pretrained.yaml)")
+    for store in (train_store, val_store):
+        if store is not None:
+            check_store_for_pretrained(store, config.init)
+    train_source = PretrainedClipSource(train_store, clip_frames=data.clip_frames, batch_size=data.batch_size,
+                                        augment=data.augment, seed=config.seed, num_workers=data.num_workers,
+                                        max_tracks=data.max_tracks, shift_px=data.shift_px)
+    val_source = None if val_store is None else PretrainedTrackSource(
+        val_store, chunk_frames=data.eval_clip_frames, batch_frames=data.batch_frames,
+        num_workers=data.num_workers, max_tracks=data.max_tracks)
+    return train(config, train_source, val_source, preprocessing=pretrained_preprocessing(config.init, train_store),
                  resume=resume)

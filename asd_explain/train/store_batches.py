@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 import numpy as np
+import torch
 from torch.utils.data import DataLoader
 
 from ..constants import MODALITIES, SAMPLE_RATE_HZ
@@ -179,6 +180,9 @@ def evaluation_batches(lengths: Sequence[int] | np.ndarray, chunk_frames: int, b
 def _load(dataset: TrackDataset, batch_keys: list[list[Key]], num_workers: int) -> Iterator[dict[str, Any]]:
     if not batch_keys:
         return iter(())
+    # An own generator: making the iterator must not draw from the global torch RNG (the model's dropout
+    # uses it), or a validation, or a resume mid-epoch, would change the training that follows (items are
+    # a function of their key, whichever worker builds them, so a fixed seed costs nothing).
     loader = DataLoader(dataset, batch_sampler=batch_keys, collate_fn=dataset.collate, num_workers=num_workers,
-                        persistent_workers=False)
+                        persistent_workers=False, generator=torch.Generator().manual_seed(0))
     return iter(loader)

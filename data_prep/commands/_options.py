@@ -30,6 +30,9 @@ def common_options(func):
         click.option("--body-colour", type=click.Choice(["gray", "rgb"]), default="gray", show_default=True),
         click.option("--body-size", default="112", show_default=True, help="Body crop size: N or HxW."),
         click.option("--face-colour", type=click.Choice(["gray", "rgb"]), default="gray", show_default=True),
+        click.option("--face-crop", type=click.Choice(["box", "authors"]), default="box", show_default=True,
+                     help="Face window: the box (default) or as the published AVA models' authors cut it "
+                          "(grey 112 px; for Light-ASD / LR-ASD)."),
         click.option("--face-size", default="112", show_default=True, help="Face crop size: N or HxW."),
         click.option("--metadata", type=click.Path(exists=True, dir_okay=False),
                      help="Categories: CSV with video_id/Video and category/Category columns, or WASD's "
@@ -48,7 +51,7 @@ def common_options(func):
 
 
 def run_prepare(dataset: str, body_source: str, options: dict, body_annotations=None,
-                body_rule: BodyFromFace | None = None) -> None:
+                body_rule: BodyFromFace | None = None, time_offset_s: float = 0.0) -> None:
     """Build settings from the options, prepare, print the report; errors become one-line click errors."""
     try:
         settings = PrepSettings(
@@ -56,7 +59,8 @@ def run_prepare(dataset: str, body_source: str, options: dict, body_annotations=
             body_size=parse_size(options["body_size"]), body_colour=options["body_colour"],
             body_source=body_source, body_from_face=body_rule or BodyFromFace(),
             image_codec=options["image_codec"], jpeg_quality=options["jpeg_quality"],
-            decoder=options["decoder"], resize=options["resize"],
+            decoder=options["decoder"], resize=options["resize"], time_offset_s=time_offset_s,
+            face_crop=options["face_crop"],
         )
         report = prepare_store(
             dataset, options["videos"], options["annotations"], options["out"], split=options["split"],

@@ -9,7 +9,8 @@ from ._options import common_options, run_prepare
 @click.command("wasd")
 @common_options
 @click.option("--body-annotations", type=click.Path(exists=True),
-              help="Body CSV or folder with <split>_orig_body.csv (default: the --annotations folder).")
+              help="Body CSV, or folder with <split>_orig_body.csv / <split>_body_orig.csv (default: the --annotations "
+                   "folder).")
 @click.option("--body", "body_source", type=click.Choice(["csv", "derived", "none"]), default="csv",
               show_default=True, help="Body boxes from WASD's body CSV, derived from the face, or none.")
 def command(body_annotations, body_source, **options) -> None:

@@ -1,0 +1,203 @@
+"""Run the units of a measurement (``plan``): prepare, train by resuming, check every checkpoint. Resumable.
+
+Every unit either produces its output whole or not at all: a check runs into ``<dir>.tmp`` (emptied first)
+and is renamed to ``<dir>`` when its command succeeded, with ``measure_unit.json`` (command, machine load
+at start and end, CPU count, wall time) inside; a training point is done when ``<point>/train.json`` exists
+(written after the two checkpoints were copied beside it). A rerun skips what is done, so a ``kill -9``
+loses at most the unit in progress (a training resumes from its last ``last.pt``, at most
+``checkpoint_every_steps`` steps back).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from ..config import atomic_write_text
+from ..train.checkpoint import load_checkpoint
+from . import plan
+from .plan import CHECKPOINTS, MeasureConfig
+
+PROGRAMS = {"asd-explain": "asd_explain.cli.main", "asd-prep": "data_prep.cli"}
+
+
+@dataclass
+class RunLog:
+    """What a call of ``run_measurement`` did: units run, units found done, failures (unit, reason)."""
+
+    ran: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+
+def machine() -> dict[str, Any]:
+    return {"loadavg": [round(v, 2) for v in os.getloadavg()], "cpu_count": os.cpu_count()}
+
+
+def _child_env() -> dict[str, str]:
+    """The environment of the CLIs: this checkout's packages first on the path."""
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+def run_cli(program: str, args: list[str], *, quiet: bool = False) -> dict[str, Any]:
+    """Run ``program args`` (as ``python -m``); a RuntimeError with the command and the output's tail on failure.
+
+    Returns the unit record: command, machine load at start and end, wall seconds."""
+    start, tick = machine(), time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", PROGRAMS[program], *args], env=_child_env(),
+                          stdout=subprocess.PIPE if quiet else None, stderr=subprocess.STDOUT if quiet else None,
+                          text=True)
+    if proc.returncode != 0:
+        tail = (proc.stdout or "").strip().splitlines()[-1:] if quiet else []
+        raise RuntimeError(f"exit {proc.returncode}: {plan.shell(program, args)}" + (f" ({tail[0]})" if tail else ""))
+    end = machine()
+    return {"command": plan.shell(program, args), "wall_s": round(time.monotonic() - tick, 1),
+            "loadavg_start": start["loadavg"], "loadavg_end": end["loadavg"], "cpu_count": end["cpu_count"]}
+
+
+def _swap_out(args: list[str], out: Path, tmp: Path) -> list[str]:
+    """``args`` with the value of ``--out`` replaced by ``tmp``."""
+    i = args.index("--out")
+    return [*args[:i + 1], str(tmp), *args[i + 2:]]
+
+
+def run_into(program: str, args: list[str], out: Path, *, quiet: bool = False) -> dict[str, Any]:
+    """Run a command whose ``--out`` is ``out`` into ``out.tmp``, then rename it to ``out`` (atomic unit)."""
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    record = run_cli(program, _swap_out(args, out, tmp), quiet=quiet)
+    record["command"] = plan.shell(program, args)  # the command with its real output folder
+    atomic_write_text(tmp / "measure_unit.json", json.dumps(record, indent=1) + "\n")
+    os.replace(tmp, out)
+    return record
+
+
+def atomic_copy(src: Path, dst: Path) -> None:
+    tmp = dst.with_name(f".{dst.name}.tmp")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
+
+
+def copy_unit(src: Path, out: Path, old: str, new: str) -> None:
+    """A finished unit copied whole to ``out`` (atomic), its recorded command naming ``new`` for ``old``:
+    the checks of last.pt when it is the same checkpoint as best.pt (training ended on its best step)."""
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(src, tmp)
+    record = json.loads((tmp / "measure_unit.json").read_text())
+    record.update(command=record["command"].replace(old, new).replace(f"/{src.parent.name}/", f"/{out.parent.name}/"),
+                  copied_from=str(src))
+    atomic_write_text(tmp / "measure_unit.json", json.dumps(record, indent=1) + "\n")
+    os.replace(tmp, out)
+
+
+def prepare_data(cfg: MeasureConfig, log: RunLog, say: Callable[[str], None]) -> None:
+    """The corpora (made into ``<folder>.tmp``, renamed when whole) and their stores (``asd-prep wasd``
+    resumes by itself; a marker beside the run folders says a store is finished)."""
+    marks = Path(cfg.data) / ".prepared"
+    for folder, args in plan.prep_commands(cfg):
+        name = f"prep {folder}"
+        if args[0] == "synth":
+            if folder.exists():
+                log.skipped.append(name)
+                continue
+            say(f"{name}: {plan.shell('asd-prep', args)}")
+            run_into("asd-prep", args, folder, quiet=cfg.quiet)
+        else:
+            mark = marks / (folder.as_posix().replace("/", "_") + ".json")
+            if mark.exists():
+                log.skipped.append(name)
+                continue
+            say(f"{name}: {plan.shell('asd-prep', args)}")
+            record = run_cli("asd-prep", args + (["--quiet"] if cfg.quiet else []), quiet=cfg.quiet)
+            atomic_write_text(mark, json.dumps(record, indent=1) + "\n")
+        log.ran.append(name)
+
+
+def train_point(cfg: MeasureConfig, recipe: str, seed: int, steps: int, log: RunLog,
+                say: Callable[[str], None]) -> Path:
+    """Train (resuming) to ``steps``; copy best.pt / last.pt into the point's folder; write train.json."""
+    point = plan.point_dir(cfg, recipe, seed, steps)
+    name = f"{plan.recipe_name(recipe)} seed {seed} train to {steps}"
+    if (point / "train.json").exists():
+        log.skipped.append(name)
+        return point
+    args = plan.train_args(cfg, recipe, seed, steps)
+    say(f"{name}: {plan.shell('asd-explain', args)}")
+    record = run_cli("asd-explain", args, quiet=cfg.quiet)
+    checkpoints = plan.run_dir(cfg, recipe, seed) / "train" / "checkpoints"
+    last = load_checkpoint(checkpoints / "last.pt")["progress"]
+    if last["step"] > steps:
+        raise RuntimeError(f"{checkpoints / 'last.pt'}: already at step {last['step']}, past {steps}; "
+                           "remove the run folder to measure again")
+    point.mkdir(parents=True, exist_ok=True)
+    for kind in CHECKPOINTS:
+        atomic_copy(checkpoints / f"{kind}.pt", point / f"{kind}.pt")
+    best = load_checkpoint(point / "best.pt")["progress"]
+    record.update(target_steps=steps, steps=last["step"], epochs=last["epoch"], elapsed_s=last["elapsed_s"],
+                  cpu_s=last["cpu_s"], last_val_ap=last["last_val_ap"], best_step=best["step"],
+                  best_val_ap=best["best_val_ap"])
+    atomic_write_text(point / "train.json", json.dumps(record, indent=1) + "\n")
+    log.ran.append(name)
+    return point
+
+
+def checks_of(cfg: MeasureConfig, point: Path, last_point: bool) -> list[tuple[str, Path, list[str]]]:
+    """(unit name, output folder, argv after asd-explain) of every check of both checkpoints of a point."""
+    units = []
+    for kind in CHECKPOINTS:
+        ckpt, base = point / f"{kind}.pt", point / kind
+        units.append((f"{kind} evaluate", base / "evaluate", plan.check_args(cfg, ckpt, base / "evaluate", "evaluate")))
+        units.append((f"{kind} occlusion", base / "occlusion", plan.check_args(cfg, ckpt, base / "occlusion",
+                                                                              "occlusion")))
+        for setting in cfg.settings:
+            out = base / f"evidence-{setting}"
+            units.append((f"{kind} evidence {setting}", out, plan.check_args(cfg, ckpt, out, "evidence", setting)))
+        if cfg.compare and last_point:
+            units.append((f"{kind} compare", base / "compare", plan.check_args(cfg, ckpt, base / "compare",
+                                                                              "compare")))
+    return units
+
+
+def run_measurement(cfg: MeasureConfig, say: Callable[[str], None] = print) -> RunLog:
+    """Every unit of ``cfg`` not done yet, in order (prep, then per recipe and seed: points ascending)."""
+    log = RunLog()
+    prepare_data(cfg, log, say)
+    for recipe in cfg.recipes:
+        points = plan.step_points(plan.step_budget(recipe), cfg.fractions, cfg.budget_scale)
+        for seed in cfg.seeds:
+            for steps in points:
+                try:
+                    point = train_point(cfg, recipe, seed, steps, log, say)
+                except (RuntimeError, OSError, ValueError) as err:
+                    log.failed.append((f"{plan.recipe_name(recipe)} seed {seed} train to {steps}", str(err)))
+                    say(f"FAILED: {err}")
+                    break  # later points of this seed resume from this one
+                same = json.loads((point / "train.json").read_text())["best_step"] == steps
+                for name, out, args in checks_of(cfg, point, steps == points[-1]):
+                    unit = f"{plan.recipe_name(recipe)} seed {seed} step {steps} {name}"
+                    if out.exists():
+                        log.skipped.append(unit)
+                        continue
+                    twin = point / "best" / out.name
+                    try:
+                        if same and out.parent.name == "last" and twin.is_dir():
+                            say(f"{unit}: last.pt is best.pt, results copied from {twin}")
+                            copy_unit(twin, out, "best.pt", "last.pt")
+                        else:
+                            say(f"{unit}: {plan.shell('asd-explain', args)}")
+                            run_into("asd-explain", args, out, quiet=cfg.quiet)
+                        log.ran.append(unit)
+                    except (RuntimeError, OSError) as err:
+                        log.failed.append((unit, str(err)))
+                        say(f"FAILED: {err}")
+    return log

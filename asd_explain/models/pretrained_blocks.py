@@ -1,0 +1,150 @@
+"""Pieces shared by the published AVA-trained architectures (Light-ASD, LR-ASD).
+
+  - ``Preprocessing``: what the published weights expect (grey 112 px crops normalised with mean 0.4161 /
+    std 0.1688 on x / 255, 25 fps, python_speech_features MFCC 13 @ 100 Hz, 4 MFCC frames per video frame);
+  - ``VisualEncoder`` / ``AudioEncoder``: three blocks with the authors' pooling in between; the last conv
+    feature map is exposed (``feature_map``) so an SE block can sit before the final pooling;
+  - ``ChannelGate``: ``x * sigmoid(BN1d(conv1d 1x1(x)))`` over (B, T, C), LR-ASD's fusion / detector gate;
+  - ``IdentityInitSE``: an SE block whose gate is ``2 * sigmoid(...)`` with ``fc2`` zero-initialised, i.e.
+    exactly 1 at initialisation (the model's outputs are unchanged until the gate is trained).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import nn
+
+from ..constants import GREY_MEAN, GREY_STD, SAMPLE_RATE_HZ
+from ..se.block import Squeeze, SqueezeExcite
+
+BlockFactory = Callable[[int, int, bool], nn.Module]  # (in_channels, out_channels, downsample) -> block
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """Inputs the published weights were trained on (AVA, the authors' data loaders)."""
+
+    colour: str = "grey"
+    face_size_px: int = 112
+    pixel_mean: float = GREY_MEAN
+    pixel_std: float = GREY_STD
+    fps: float = 25.0
+    sample_rate_hz: int = SAMPLE_RATE_HZ
+    audio_feature: str = "mfcc_psf"  # python_speech_features.mfcc(signal, 16000, numcep=13, 0.025, 0.010)
+    n_mfcc: int = 13
+    mfcc_window_s: float = 0.025
+    mfcc_step_s: float = 0.010
+    mfcc_frames_per_video_frame: int = 4
+
+    @property
+    def mfcc_rate_hz(self) -> float:
+        return 1.0 / self.mfcc_step_s
+
+    def normalise_faces(self, faces_uint8: torch.Tensor) -> torch.Tensor:
+        """Grey crops 0..255 (any shape, any dtype) -> float ``(x / 255 - mean) / std``."""
+        return (faces_uint8.float() / 255.0 - self.pixel_mean) / self.pixel_std
+
+
+PREPROCESSING = Preprocessing()
+
+
+def batch_norm(dim: int, channels: int, eps: float, momentum: float) -> nn.Module:
+    """BatchNorm{1,2,3}d with the given eps / momentum (the published models do not use PyTorch's)."""
+    cls = {1: nn.BatchNorm1d, 2: nn.BatchNorm2d, 3: nn.BatchNorm3d}[dim]
+    return cls(channels, eps=eps, momentum=momentum)
+
+
+class VisualEncoder(nn.Module):
+    """(B, 1, T, 112, 112) -> block1 (down-sampling) -> pool -> block2 -> pool -> block3 (B, C, T, 14, 14).
+
+    ``feature_map`` stops there; ``pool`` takes the per-frame global max -> (B, T, C).
+    """
+
+    def __init__(self, block: BlockFactory, widths: tuple[int, int, int] = (32, 64, 128)) -> None:
+        super().__init__()
+        w1, w2, w3 = widths
+        self.block1 = block(1, w1, True)
+        self.pool1 = nn.MaxPool3d((1, 3, 3), (1, 2, 2), (0, 1, 1))
+        self.block2 = block(w1, w2, False)
+        self.pool2 = nn.MaxPool3d((1, 3, 3), (1, 2, 2), (0, 1, 1))
+        self.block3 = block(w2, w3, False)
+        self.out_channels = w3
+
+    def feature_map(self, video: torch.Tensor) -> torch.Tensor:
+        """(B, 1, T, H, W) normalised grey crops -> (B, C, T, H/8, W/8)."""
+        return self.block3(self.pool2(self.block2(self.pool1(self.block1(video)))))
+
+    @staticmethod
+    def pool(maps: torch.Tensor) -> torch.Tensor:
+        """(B, C, T, h, w) -> (B, T, C): global max over space, per frame."""
+        return maps.amax(dim=(3, 4)).transpose(1, 2)
+
+    def forward(self, video: torch.Tensor) -> torch.Tensor:
+        return self.pool(self.feature_map(video))
+
+
+class AudioEncoder(nn.Module):
+    """(B, 1, 13, 4T) MFCC -> block1 -> time pool -> block2 -> time pool -> block3 (B, C, 13, T).
+
+    ``feature_map`` stops there; ``pool`` takes the mean over the coefficient axis -> (B, T, C).
+    """
+
+    def __init__(self, block: BlockFactory, widths: tuple[int, int, int] = (32, 64, 128)) -> None:
+        super().__init__()
+        w1, w2, w3 = widths
+        self.block1 = block(1, w1, False)
+        self.pool1 = nn.MaxPool2d((1, 3), (1, 2), (0, 1))
+        self.block2 = block(w1, w2, False)
+        self.pool2 = nn.MaxPool2d((1, 3), (1, 2), (0, 1))
+        self.block3 = block(w2, w3, False)
+        self.out_channels = w3
+
+    def feature_map(self, spectrogram: torch.Tensor) -> torch.Tensor:
+        """(B, 1, F, 4T) -> (B, C, F, T)."""
+        return self.block3(self.pool2(self.block2(self.pool1(self.block1(spectrogram)))))
+
+    @staticmethod
+    def pool(maps: torch.Tensor) -> torch.Tensor:
+        """(B, C, F, T) -> (B, T, C): mean over the coefficient axis."""
+        return maps.mean(dim=2).transpose(1, 2)
+
+    def forward(self, spectrogram: torch.Tensor) -> torch.Tensor:
+        return self.pool(self.feature_map(spectrogram))
+
+
+class ChannelGate(nn.Module):
+    """``x * sigmoid(BN1d(conv1d 1x1, no bias)(x))`` per frame: (B, T, C) -> (B, T, C).
+
+    The gate ``w`` (``gate(x)``, (B, T, C) in (0, 1)) weighs every channel of every frame; over
+    [audio | visual] its two halves are a native modality importance (LR-ASD's fusion).
+    """
+
+    def __init__(self, channels: int, eps: float, momentum: float) -> None:
+        super().__init__()
+        self.attention = nn.Conv1d(channels, channels, 1, bias=False)
+        self.bn = batch_norm(1, channels, eps, momentum)
+
+    def gate(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, C) -> (B, T, C) weights in (0, 1)."""
+        return torch.sigmoid(self.bn(self.attention(x.transpose(1, 2)))).transpose(1, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gate(x)
+
+
+class IdentityInitSE(SqueezeExcite):
+    """SqueezeExcite whose excitation is ``2 * sigmoid(fc2(relu(fc1(pooled))))``, in (0, 2).
+
+    ``fc2`` starts at zero, so the excitation is exactly 1 and the block is the identity at
+    initialisation: attached to a pretrained network it changes nothing until its gate is trained.
+    Only ``gate()`` is overridden; squeezing, scaling and recording are the parent's.
+    """
+
+    def __init__(self, channels: int, reduction: int = 16, squeeze: Squeeze = "sample") -> None:
+        super().__init__(channels, reduction, squeeze)
+        nn.init.zeros_(self.fc2.weight)
+
+    def gate(self, x: torch.Tensor) -> torch.Tensor:
+        return 2.0 * super().gate(x)

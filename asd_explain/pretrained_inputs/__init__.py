@@ -1,0 +1,1 @@
+"""Inputs as the authors of the published AVA-trained models (Light-ASD, LR-ASD) prepare them."""
