@@ -16,7 +16,7 @@ The scores are those of the model being explained (with distilled SE, the studen
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -25,6 +25,7 @@ import torch
 
 from ..explain.av_se import SEAVExplainer
 from ..explain.av_track import TrackExplanation, join_explanations, track_explanations
+from ..explain.importance import staged_logits
 from ..explain.map_settings import MapSettings
 from ..models.heads import speaking_probability
 from ..models.pretrained import load_pretrained
@@ -40,10 +41,22 @@ SCORING = ("multi-duration", "single-pass")
 
 class PretrainedSEExplainer(SEAVExplainer):
     """``SEAVExplainer`` for the published models; adds LR-ASD's own fusion gate as importance
-    "native_gate" {"audio": audio share, "face": 1 - audio share} (B, T) where the model has one."""
+    "native_gate" {"audio": audio share, "face": 1 - audio share} (B, T) where the model has one.
+
+    Occlusion is the same as ``importance.occlusion_importance`` (P(speak) minus P(speak) with the MFCC zeroed
+    or the crops grey) but the blank's embedding costs a short clip, not a second encoder pass over the track
+    (``blank_embedding``)."""
+
+    def __init__(self, model: Any, settings: MapSettings | None = None,
+                 modalities: Sequence[str] | None = None) -> None:
+        settings = settings or MapSettings()
+        self.occlusion = settings.occlusion
+        super().__init__(model, replace(settings, occlusion=False), modalities)
 
     def importance(self, run) -> dict[str, dict[str, torch.Tensor]]:
         out = super().importance(run)
+        if self.occlusion:
+            out["occlusion"] = {m: v.cpu() for m, v in fast_occlusion(self.model, run).items()}
         native = getattr(self.model, "native_modality_gate", None)
         if native is not None:
             from ..models.lr_asd import modality_gate_shares
@@ -51,6 +64,39 @@ class PretrainedSEExplainer(SEAVExplainer):
             audio = modality_gate_shares(native(run.embeddings))["audio_share"].float().cpu()
             out["native_gate"] = {"audio": audio, "face": 1.0 - audio}
         return out
+
+
+#: frames of context on each side that change an encoder's output frame: Light-ASD's temporal convs reach
+#: 2 frames in each of 3 blocks (6), LR-ASD's 2 + 1 (9); the audio encoder fewer output frames. 16 covers both.
+TEMPORAL_RADIUS_FRAMES = 16
+
+
+@torch.no_grad()
+def blank_embedding(model: Any, modality: str, like: torch.Tensor, radius: int = TEMPORAL_RADIUS_FRAMES
+                    ) -> torch.Tensor:
+    """``forward_<modality>`` of an all-zero input shaped like ``like[:1]`` (B = 1, T frames) -> (1, T, D),
+    computed on ``2 radius + 1`` frames: a constant input gives a constant embedding beyond ``radius`` frames
+    from either end, so the long output is the short one's first ``radius`` frames, its middle frame
+    repeated, and its last ``radius`` frames (the same numbers as the full pass: tested)."""
+    steps = 4 if modality == "audio" else 1  # MFCC frames per video frame
+    frames = like.shape[1] // steps
+    short = min(frames, 2 * radius + 1)
+    embed = getattr(model, f"forward_{modality}")(torch.zeros_like(like[:1, :steps * short]))
+    if short == frames:
+        return embed
+    middle = embed[:, radius:radius + 1].expand(-1, frames - 2 * radius, -1)
+    return torch.cat([embed[:, :radius], middle, embed[:, short - radius:]], dim=1)
+
+
+@torch.no_grad()
+def fast_occlusion(model: Any, run) -> dict[str, torch.Tensor]:
+    """{modality: (B, T)} P(speak) minus P(speak) with that modality's input zeroed (``SEForward`` ``run``)."""
+    out = {}
+    for m in run.inputs:
+        blank = blank_embedding(model, m, run.inputs[m]).expand_as(run.embeddings[m])
+        blanked = speaking_probability(staged_logits(model, {**run.embeddings, m: blank}))
+        out[m] = run.scores.float() - blanked
+    return out
 
 
 def load_explained_model(name: str, weights: str | Path | None = None, se_checkpoint: str | Path | None = None,
