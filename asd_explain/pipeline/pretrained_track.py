@@ -90,13 +90,14 @@ def blank_embedding(model: Any, modality: str, like: torch.Tensor, radius: int =
 
 @torch.no_grad()
 def fast_occlusion(model: Any, run) -> dict[str, torch.Tensor]:
-    """{modality: (B, T)} P(speak) minus P(speak) with that modality's input zeroed (``SEForward`` ``run``)."""
-    out = {}
-    for m in run.inputs:
-        blank = blank_embedding(model, m, run.inputs[m]).expand_as(run.embeddings[m])
-        blanked = speaking_probability(staged_logits(model, {**run.embeddings, m: blank}))
-        out[m] = run.scores.float() - blanked
-    return out
+    """{modality: (B, T)} P(speak) minus P(speak) with that modality's input zeroed (``SEForward`` ``run``);
+    the blanked variants of every modality go through fusion, temporal model and head as one batch."""
+    names = list(run.inputs)
+    batch = run.scores.shape[0]
+    variants = {m: torch.cat([blank_embedding(model, m, run.inputs[m]).expand_as(run.embeddings[m])
+                              if m == k else run.embeddings[m] for k in names]) for m in names}
+    blanked = speaking_probability(staged_logits(model, variants))  # (M B, T), modality-major
+    return {m: run.scores.float() - blanked[i * batch:(i + 1) * batch] for i, m in enumerate(names)}
 
 
 def load_explained_model(name: str, weights: str | Path | None = None, se_checkpoint: str | Path | None = None,
