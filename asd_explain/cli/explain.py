@@ -36,6 +36,9 @@ from .options import map_settings_options
 @click.option("--method", default="se", show_default=True,
               help="The explainer: se (SE maps with the map options), se-clipmean, se-speaking, se-motion, or a "
                    "grad-cam baseline (gradcam, gradcam++, eigengradcam, fullgrad; maps only, no importance).")
+@click.option("--audio", "audio_file", type=click.Path(exists=True, dir_okay=False),
+              help="Use this audio file (wav, flac, mp3, ...; decoded with PyAV, time 0 = the first frame) instead "
+                   "of the video's soundtrack.")
 @click.option("--start", "start_s", type=float, default=None,
               help="Explain from this time (s; decoding starts from a seek, outputs keep absolute times).")
 @click.option("--end", "end_s", type=float, default=None, help="Explain up to this time (s).")
@@ -46,8 +49,8 @@ from .options import map_settings_options
 @click.option("--device", default="auto", show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def command(videos, checkpoint, pretrained, weights, se_checkpoint, scoring, landmarks, out, boxes_csv, video_id,
-            detector, detect_every, shares, settings, method, start_s, end_s, no_render, encode_preset, device,
-            quiet) -> None:
+            detector, detect_every, shares, settings, method, audio_file, start_s, end_s, no_render, encode_preset,
+            device, quiet) -> None:
     """Detect and track faces (or read --boxes), score every face per frame, and explain the scores with
     face/body heatmaps, spectrogram attention and modality shares (MP4, CSV, JSON, PNG in --out).
 
@@ -58,6 +61,8 @@ def command(videos, checkpoint, pretrained, weights, se_checkpoint, scoring, lan
 
     if (checkpoint is None) == (pretrained is None):
         raise click.UsageError("give exactly one of --checkpoint FILE and --pretrained light-asd|lr-asd")
+    if pretrained and audio_file:
+        raise click.UsageError("--audio goes with --checkpoint (the published models read the video's own audio)")
     if pretrained:
         _explain_pretrained(videos, out, pretrained, weights, se_checkpoint, scoring, landmarks, boxes_csv, video_id,
                             detector, detect_every, shares, settings, method, start_s, end_s, no_render,
@@ -68,7 +73,7 @@ def command(videos, checkpoint, pretrained, weights, se_checkpoint, scoring, lan
     options = ExplainVideoOptions(detector=detector, detect_every=detect_every, boxes_csv=boxes_csv, shares=shares,
                                   video_id=video_id, maps=settings, method=method, render=not no_render,
                                   encode_preset=encode_preset, device=device, progress=not quiet,
-                                  start_s=start_s, end_s=end_s)
+                                  start_s=start_s, end_s=end_s, audio_file=audio_file)
     if len(videos) > 1 or os.path.isdir(videos[0]):
         _explain_many(videos, checkpoint, out, options, video_id)
         return

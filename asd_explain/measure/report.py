@@ -24,8 +24,9 @@ def _read(path: Path) -> dict[str, Any] | None:
         return None
 
 
-def evidence_numbers(payload: dict[str, Any], setting: str) -> dict[str, float]:
-    """Flat numbers of one explain-evidence run: pointing, audio ratios, shares (clean and faces blanked)."""
+def evidence_numbers(payload: dict[str, Any], setting: str, shares: bool = True) -> dict[str, float]:
+    """Flat numbers of one explain-evidence run: pointing, audio ratios and (``shares``) the fusion SE's
+    modality shares, clean and with the faces blanked (the same whatever the map setting)."""
     s, out = payload["summary"], {}
     for key in ("mouth_pointing", "gesture_pointing", "mouth_pointing_ceiling"):
         if key in s:
@@ -33,7 +34,7 @@ def evidence_numbers(payload: dict[str, Any], setting: str) -> dict[str, float]:
     for key in ("audio_tf_own", "audio_own"):
         if key in s:
             out[f"{key}:{setting}"] = s[key]["ratio_of_means"]
-    if setting == "paper":  # shares come from the fusion SE: the same whatever map setting
+    if shares:
         rows = payload["tracks"]
         for m in ("audio", "face", "body"):
             if rows and f"share_{m}" in rows[0]:
@@ -64,7 +65,8 @@ def run_result(point: Path, kind: str) -> dict[str, Any] | None:
             continue
         payload = _read(folder / "evidence.json")
         if payload is not None:
-            numbers.update(evidence_numbers(payload, folder.name.removeprefix("evidence-")))
+            numbers.update(evidence_numbers(payload, folder.name.removeprefix("evidence-"),
+                                            shares="share_face" not in numbers))
     compare = _read(base / "compare" / "compare.json")
     if compare is not None:
         for row in compare["summary"]:

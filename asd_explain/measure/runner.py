@@ -87,6 +87,19 @@ def atomic_copy(src: Path, dst: Path) -> None:
     os.replace(tmp, dst)
 
 
+def copy_unit(src: Path, out: Path, old: str, new: str) -> None:
+    """A finished unit copied whole to ``out`` (atomic), its recorded command naming ``new`` for ``old``:
+    the checks of last.pt when it is the same checkpoint as best.pt (training ended on its best step)."""
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(src, tmp)
+    record = json.loads((tmp / "measure_unit.json").read_text())
+    record.update(command=record["command"].replace(old, new).replace(f"/{src.parent.name}/", f"/{out.parent.name}/"),
+                  copied_from=str(src))
+    atomic_write_text(tmp / "measure_unit.json", json.dumps(record, indent=1) + "\n")
+    os.replace(tmp, out)
+
+
 def prepare_data(cfg: MeasureConfig, log: RunLog, say: Callable[[str], None]) -> None:
     """The corpora (made into ``<folder>.tmp``, renamed when whole) and their stores (``asd-prep wasd``
     resumes by itself; a marker beside the run folders says a store is finished)."""
@@ -169,14 +182,20 @@ def run_measurement(cfg: MeasureConfig, say: Callable[[str], None] = print) -> R
                     log.failed.append((f"{plan.recipe_name(recipe)} seed {seed} train to {steps}", str(err)))
                     say(f"FAILED: {err}")
                     break  # later points of this seed resume from this one
+                same = json.loads((point / "train.json").read_text())["best_step"] == steps
                 for name, out, args in checks_of(cfg, point, steps == points[-1]):
                     unit = f"{plan.recipe_name(recipe)} seed {seed} step {steps} {name}"
                     if out.exists():
                         log.skipped.append(unit)
                         continue
-                    say(f"{unit}: {plan.shell('asd-explain', args)}")
+                    twin = point / "best" / out.name
                     try:
-                        run_into("asd-explain", args, out, quiet=cfg.quiet)
+                        if same and out.parent.name == "last" and twin.is_dir():
+                            say(f"{unit}: last.pt is best.pt, results copied from {twin}")
+                            copy_unit(twin, out, "best.pt", "last.pt")
+                        else:
+                            say(f"{unit}: {plan.shell('asd-explain', args)}")
+                            run_into("asd-explain", args, out, quiet=cfg.quiet)
                         log.ran.append(unit)
                     except (RuntimeError, OSError) as err:
                         log.failed.append((unit, str(err)))

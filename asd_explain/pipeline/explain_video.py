@@ -17,6 +17,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import av
 import numpy as np
 import pandas as pd
 import torch
@@ -28,7 +29,7 @@ from ..explain.av_explainers import build_av_explainer
 from ..explain.importance import track_importance
 from ..explain.map_settings import MapSettings
 from ..explain.shown_shares import DEFAULT_SHARES, shares_move, shown_shares
-from ..media.decode import MediaError, decode_audio_checked, open_av, probe_streams
+from ..media.decode import MediaError, StreamInfo, decode_audio_checked, open_av, probe_streams
 from ..media.frames import open_video
 from ..metrics.ava_csv import PREDICTION_COLUMNS, write_ava_csv
 from ..runtime import resolve_device
@@ -56,6 +57,7 @@ class ExplainVideoOptions:
     crf: int = 23
     device: str = "auto"
     progress: bool = True
+    audio_file: str | None = None  # a separate soundtrack (wav, flac, mp3, ... ; its time 0 = the first frame)
     start_s: float | None = None  # explain only [start_s, end_s) of the video (decoded from a seek; times stay
     end_s: float | None = None    # absolute in every output)
 
@@ -81,7 +83,12 @@ def explain_video(video: str | Path, checkpoint: str | Path, out_dir: str | Path
     settings = CropSettings.from_preprocessing(prep, "body" in model.modalities)
     notes: list[str] = []
     clock = _StageClock()
-    audio16, audio_t0, original_audio, audio_lost_s = _soundtrack(video, streams, frames, notes)
+    if opts.audio_file:
+        video_audio, streams = streams, _external_audio(Path(opts.audio_file))
+        notes.append(f"audio from {opts.audio_file} (the video's own audio track is "
+                     f"{'ignored' if video_audio.has_audio else 'absent'})")
+    audio16, audio_t0, original_audio, audio_lost_s = _soundtrack(Path(opts.audio_file or video), streams, frames,
+                                                                  notes)
     clock.lap("audio")
     if opts.boxes_csv:
         tracks, entity_ids, issues = csv_face_tracks(opts.boxes_csv, video_id, frames.frame_times_s, frames.fps,
@@ -173,6 +180,19 @@ def _soundtrack(video: Path, streams, frames, notes: list[str]):
         audio16, t0 = _starting_at(audio16, t0, origin, SAMPLE_RATE_HZ), origin
     aligned = _starting_at(original[0], original[1], origin, streams.audio_rate_hz)
     return audio16, t0, (aligned, streams.audio_rate_hz), decoded.lost_s
+
+
+def _external_audio(path: Path) -> StreamInfo:
+    """Stream facts of a separate audio file (time 0 of the file = the video's first frame)."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: audio file not found")
+    try:
+        with open_av(path) as container:
+            if not container.streams.audio:
+                raise ValueError(f"{path}: no audio stream")
+            return StreamInfo(0.0, True, container.streams.audio[0].rate)
+    except av.FFmpegError as err:
+        raise ValueError(f"{path}: cannot open as audio ({err})") from None
 
 
 def _starting_at(samples: np.ndarray, t0_s: float, origin_s: float, rate_hz: int) -> np.ndarray:
