@@ -12,7 +12,8 @@ initialisation (outputs equal the published model's), or the distilled SE blocks
                   ``durations_s`` (``pretrained_inputs.multi_duration``), "single-pass" = one pass over the
                   whole track (the explainer's own forward, no extra cost);
   authors_scores  (T,) the class-1 logit of ``logits``: the authors' per-frame score (> 0 speaking).
-The scores are those of the model being explained (with distilled SE, the student's).
+The scores are the explained model's with identity SE (the published model's own), and the published model's
+without SE when the SE blocks are distilled (``scorer``; h17c measured the student's logits shifted).
 """
 from __future__ import annotations
 
@@ -159,9 +160,11 @@ def multi_duration_logits(model: Any, faces: torch.Tensor, mfcc: torch.Tensor,
 def explain_authors_track(model: Any, faces_uint8: np.ndarray, mfcc: np.ndarray, *, settings: MapSettings,
                           scoring: str = "multi-duration", durations_s: Sequence[float] = AUTHORS_DURATIONS_S,
                           chunk_frames: int = 1500, entity_id: str = "track",
-                          timestamps_s: np.ndarray | None = None) -> PretrainedTrackResult:
+                          timestamps_s: np.ndarray | None = None, scorer: Any | None = None) -> PretrainedTrackResult:
     """Scores and SE explanation of one track (module docstring); long tracks are explained in chunks of
-    ``chunk_frames`` (60 s at 25 fps) and joined."""
+    ``chunk_frames`` (60 s at 25 fps) and joined. ``scorer``: the model whose logits are the scores (the
+    published model without SE when the explained model's SE blocks are distilled: distillation keeps the
+    logits' order, not their offset; default: the explained model itself)."""
     if scoring not in SCORING:
         raise ValueError(f"scoring must be one of {', '.join(SCORING)}, got {scoring!r}")
     faces, audio = track_inputs(model, faces_uint8, mfcc)
@@ -179,6 +182,10 @@ def explain_authors_track(model: Any, faces_uint8: np.ndarray, mfcc: np.ndarray,
     explanation = join_explanations(pieces)
     track_logits = torch.cat(logits)
     if scoring == "multi-duration":
-        track_logits = multi_duration_logits(model, faces, audio, durations_s).cpu()
+        track_logits = multi_duration_logits(scorer or model, faces, audio, durations_s).cpu()
+    elif scorer is not None:
+        with torch.no_grad():
+            track_logits = scorer(face=faces, audio=audio)["logits"][0].float().cpu()
+    if scoring == "multi-duration" or scorer is not None:
         explanation.scores = speaking_probability(track_logits).numpy().astype(np.float32)
     return PretrainedTrackResult(explanation, track_logits.numpy(), track_logits[:, 1].numpy().copy())
