@@ -170,3 +170,22 @@ def test_bad_video_is_one_line_and_leaves_nothing(tmp_path):
         explain_video_pretrained(junk, tmp_path / "out", _options())
     assert "\n" not in str(err.value)
     assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out*"))
+
+
+@pytest.mark.parametrize("name", ["light-asd", "lr-asd"])
+def test_fast_occlusion_equals_the_full_blank_pass(name):
+    from asd_explain.explain.av_se import SEAVExplainer
+    from asd_explain.explain.importance import occlusion_importance
+    from asd_explain.pipeline.pretrained_track import PretrainedSEExplainer, fast_occlusion
+
+    model = load_pretrained(name, se=True)
+    generator = torch.Generator().manual_seed(0)
+    batch = {"face": torch.randn(1, 70, 112, 112, generator=generator),
+             "audio": torch.randn(1, 280, 13, generator=generator)}
+    run = SEAVExplainer(model).forward(batch)
+    full = occlusion_importance(model, run.inputs, run.embeddings, run.scores, ("audio", "face"))
+    fast = fast_occlusion(model, run)
+    for m in ("audio", "face"):
+        np.testing.assert_allclose(fast[m].numpy(), full[m].numpy(), atol=1e-5)
+    explained = PretrainedSEExplainer(model).explain(batch)
+    np.testing.assert_allclose(explained.importance["occlusion"]["face"].numpy(), full["face"].numpy(), atol=1e-5)

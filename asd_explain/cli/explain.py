@@ -121,9 +121,13 @@ def _explain_pretrained(videos, out, name, weights, se_checkpoint, scoring, land
                                             ("--method", method != "se")) if value]
     if unsupported or len(videos) > 1 or os.path.isdir(videos[0]):
         raise click.UsageError(f"--pretrained explains one video file (not with {', '.join(unsupported) or 'several'})")
+    from ..distill import PRETRAINED_FACE_MAPS
+    from ..explain.map_settings import MapSettings
+
     options = PretrainedExplainOptions(model=name, weights=weights, se_checkpoint=se_checkpoint, scoring=scoring,
                                        detector=detector, detect_every=detect_every or 1, video_id=video_id,
-                                       maps=settings, shares=shares, landmarks=landmarks, render=not no_render,
+                                       maps=PRETRAINED_FACE_MAPS if settings == MapSettings() else settings,
+                                       shares=shares, landmarks=landmarks, render=not no_render,
                                        encode_preset=encode_preset, device=device, progress=not quiet)
     try:
         summary = explain_video_pretrained(videos[0], out, options)

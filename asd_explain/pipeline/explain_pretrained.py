@@ -36,6 +36,7 @@ from ..explain.shown_shares import DEFAULT_SHARES, shares_move, shown_shares
 from ..media.decode import MediaError, probe_streams
 from ..media.frames import open_video
 from ..metrics.ava_csv import PREDICTION_COLUMNS, write_ava_csv
+from ..models.pretrained import load_pretrained
 from ..pretrained_inputs.audio import AUTHORS_SAMPLE_RATE_HZ, AudioDecodeError, decode_audio_s16
 from ..pretrained_inputs.multi_duration import AUTHORS_DURATIONS_S
 from ..pretrained_inputs.prepare import AuthorsPrepConfig, AuthorsVideo, prepare_authors_tracks
@@ -95,9 +96,10 @@ def explain_video_pretrained(video: str | Path, out_dir: str | Path,
     clock.lap("tracks")
     if not prepared.tracks:
         notes.append("no face found: nothing to score; the output video shows the input unchanged")
+    scorer = load_pretrained(opts.model, opts.weights, device=model.device) if opts.se_checkpoint else None
     results = [explain_authors_track(model, t.faces, t.mfcc, settings=opts.maps, scoring=opts.scoring,
                                      durations_s=opts.durations_s, entity_id=_entity_id(video_id, t),
-                                     timestamps_s=t.timestamps_s) for t in prepared.tracks]
+                                     timestamps_s=t.timestamps_s, scorer=scorer) for t in prepared.tracks]
     clock.lap("model")
     pointing = _mouth_pointing(prepared, results, opts, notes)
     clock.lap("landmarks")
@@ -244,6 +246,8 @@ def _summary(video, video_id, source, streams, prepared: AuthorsVideo, results, 
         "has_audio": streams.has_audio, "faces_found": bool(results), "tracks": tracks, "notes": notes,
         "pretrained": {"model": published_name(model), "se": "distilled" if opts.se_checkpoint else "identity at init",
                        "se_checkpoint": opts.se_checkpoint, "scoring": opts.scoring,
+                       "scores_from": "published model without SE" if opts.se_checkpoint else "explained model "
+                                      "(identity SE: the published model's outputs)",
                        "durations_s": list(opts.durations_s) if opts.scoring == "multi-duration" else None,
                        "analysis_fps": prepared.fps,
                        "score": "P(speaking) = softmax of the per-frame logits (averaged over the durations); "

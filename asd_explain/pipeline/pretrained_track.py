@@ -12,11 +12,12 @@ initialisation (outputs equal the published model's), or the distilled SE blocks
                   ``durations_s`` (``pretrained_inputs.multi_duration``), "single-pass" = one pass over the
                   whole track (the explainer's own forward, no extra cost);
   authors_scores  (T,) the class-1 logit of ``logits``: the authors' per-frame score (> 0 speaking).
-The scores are those of the model being explained (with distilled SE, the student's).
+The scores are the explained model's with identity SE (the published model's own), and the published model's
+without SE when the SE blocks are distilled (``scorer``; h17c measured the student's logits shifted).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -25,6 +26,7 @@ import torch
 
 from ..explain.av_se import SEAVExplainer
 from ..explain.av_track import TrackExplanation, join_explanations, track_explanations
+from ..explain.importance import staged_logits
 from ..explain.map_settings import MapSettings
 from ..models.heads import speaking_probability
 from ..models.pretrained import load_pretrained
@@ -40,10 +42,22 @@ SCORING = ("multi-duration", "single-pass")
 
 class PretrainedSEExplainer(SEAVExplainer):
     """``SEAVExplainer`` for the published models; adds LR-ASD's own fusion gate as importance
-    "native_gate" {"audio": audio share, "face": 1 - audio share} (B, T) where the model has one."""
+    "native_gate" {"audio": audio share, "face": 1 - audio share} (B, T) where the model has one.
+
+    Occlusion is the same as ``importance.occlusion_importance`` (P(speak) minus P(speak) with the MFCC zeroed
+    or the crops grey) but the blank's embedding costs a short clip, not a second encoder pass over the track
+    (``blank_embedding``)."""
+
+    def __init__(self, model: Any, settings: MapSettings | None = None,
+                 modalities: Sequence[str] | None = None) -> None:
+        settings = settings or MapSettings()
+        self.occlusion = settings.occlusion
+        super().__init__(model, replace(settings, occlusion=False), modalities)
 
     def importance(self, run) -> dict[str, dict[str, torch.Tensor]]:
         out = super().importance(run)
+        if self.occlusion:
+            out["occlusion"] = {m: v.cpu() for m, v in fast_occlusion(self.model, run).items()}
         native = getattr(self.model, "native_modality_gate", None)
         if native is not None:
             from ..models.lr_asd import modality_gate_shares
@@ -51,6 +65,40 @@ class PretrainedSEExplainer(SEAVExplainer):
             audio = modality_gate_shares(native(run.embeddings))["audio_share"].float().cpu()
             out["native_gate"] = {"audio": audio, "face": 1.0 - audio}
         return out
+
+
+#: frames of context on each side that change an encoder's output frame: Light-ASD's temporal convs reach
+#: 2 frames in each of 3 blocks (6), LR-ASD's 2 + 1 (9); the audio encoder fewer output frames. 16 covers both.
+TEMPORAL_RADIUS_FRAMES = 16
+
+
+@torch.no_grad()
+def blank_embedding(model: Any, modality: str, like: torch.Tensor, radius: int = TEMPORAL_RADIUS_FRAMES
+                    ) -> torch.Tensor:
+    """``forward_<modality>`` of an all-zero input shaped like ``like[:1]`` (B = 1, T frames) -> (1, T, D),
+    computed on ``2 radius + 1`` frames: a constant input gives a constant embedding beyond ``radius`` frames
+    from either end, so the long output is the short one's first ``radius`` frames, its middle frame
+    repeated, and its last ``radius`` frames (the same numbers as the full pass: tested)."""
+    steps = 4 if modality == "audio" else 1  # MFCC frames per video frame
+    frames = like.shape[1] // steps
+    short = min(frames, 2 * radius + 1)
+    embed = getattr(model, f"forward_{modality}")(torch.zeros_like(like[:1, :steps * short]))
+    if short == frames:
+        return embed
+    middle = embed[:, radius:radius + 1].expand(-1, frames - 2 * radius, -1)
+    return torch.cat([embed[:, :radius], middle, embed[:, short - radius:]], dim=1)
+
+
+@torch.no_grad()
+def fast_occlusion(model: Any, run) -> dict[str, torch.Tensor]:
+    """{modality: (B, T)} P(speak) minus P(speak) with that modality's input zeroed (``SEForward`` ``run``);
+    the blanked variants of every modality go through fusion, temporal model and head as one batch."""
+    names = list(run.inputs)
+    batch = run.scores.shape[0]
+    variants = {m: torch.cat([blank_embedding(model, m, run.inputs[m]).expand_as(run.embeddings[m])
+                              if m == k else run.embeddings[m] for k in names]) for m in names}
+    blanked = speaking_probability(staged_logits(model, variants))  # (M B, T), modality-major
+    return {m: run.scores.float() - blanked[i * batch:(i + 1) * batch] for i, m in enumerate(names)}
 
 
 def load_explained_model(name: str, weights: str | Path | None = None, se_checkpoint: str | Path | None = None,
@@ -112,9 +160,11 @@ def multi_duration_logits(model: Any, faces: torch.Tensor, mfcc: torch.Tensor,
 def explain_authors_track(model: Any, faces_uint8: np.ndarray, mfcc: np.ndarray, *, settings: MapSettings,
                           scoring: str = "multi-duration", durations_s: Sequence[float] = AUTHORS_DURATIONS_S,
                           chunk_frames: int = 1500, entity_id: str = "track",
-                          timestamps_s: np.ndarray | None = None) -> PretrainedTrackResult:
+                          timestamps_s: np.ndarray | None = None, scorer: Any | None = None) -> PretrainedTrackResult:
     """Scores and SE explanation of one track (module docstring); long tracks are explained in chunks of
-    ``chunk_frames`` (60 s at 25 fps) and joined."""
+    ``chunk_frames`` (60 s at 25 fps) and joined. ``scorer``: the model whose logits are the scores (the
+    published model without SE when the explained model's SE blocks are distilled: distillation keeps the
+    logits' order, not their offset; default: the explained model itself)."""
     if scoring not in SCORING:
         raise ValueError(f"scoring must be one of {', '.join(SCORING)}, got {scoring!r}")
     faces, audio = track_inputs(model, faces_uint8, mfcc)
@@ -132,6 +182,10 @@ def explain_authors_track(model: Any, faces_uint8: np.ndarray, mfcc: np.ndarray,
     explanation = join_explanations(pieces)
     track_logits = torch.cat(logits)
     if scoring == "multi-duration":
-        track_logits = multi_duration_logits(model, faces, audio, durations_s).cpu()
+        track_logits = multi_duration_logits(scorer or model, faces, audio, durations_s).cpu()
+    elif scorer is not None:
+        with torch.no_grad():
+            track_logits = scorer(face=faces, audio=audio)["logits"][0].float().cpu()
+    if scoring == "multi-duration" or scorer is not None:
         explanation.scores = speaking_probability(track_logits).numpy().astype(np.float32)
     return PretrainedTrackResult(explanation, track_logits.numpy(), track_logits[:, 1].numpy().copy())
