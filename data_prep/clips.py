@@ -41,7 +41,7 @@ from .categories import Categories
 from .prepare import add_result, load_rows
 from .report import PrepReport
 from .settings import PrepSettings
-from .video_job import VideoResult, _issues
+from .video_job import VideoResult, _count_finished, _issues
 
 FACE_DIR, BODY_DIR, AUDIO_DIR = "clips_videos", "clips_videos_body", "clips_audios"
 
@@ -139,7 +139,8 @@ class _ClipVideo:
                         if entity not in writer.finished_entities:
                             skips += self._track(writer, entity, order, fps)
                     writer.finish(len(self.rows), [(i.file, i.row, i.reason, i.kind) for i in skips])
-                _count(writer, tracks, result)
+                _count_finished(writer, tracks, result)
+                result.skipped += [RowIssue(*skip) for skip in writer.index["skipped"]]
                 result.tracks_written = self.written
         except StoreError as err:
             result.usable = False
@@ -208,13 +209,3 @@ def _read_wav(path: Path) -> np.ndarray | None:
     if data.dtype == np.int16:
         return data.astype(np.float32) / 32767.0
     return data.astype(np.float32)
-
-
-def _count(writer: VideoWriter, tracks: dict[str, np.ndarray], result: VideoResult) -> None:
-    for entity_id in tracks:
-        entry = writer.index["tracks"].get(entity_id)
-        if entry is not None:
-            result.rows_stored += entry["n_frames"]
-            result.tracks_stored += 1
-            result.skipped += [RowIssue(*s) for s in entry.get("skipped", [])]
-    result.skipped += [RowIssue(*s) for s in writer.index["skipped"]]

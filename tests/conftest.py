@@ -16,3 +16,16 @@ torch.set_num_threads(2)
 def _seed() -> None:
     torch.manual_seed(0)
     np.random.seed(0)
+
+
+@pytest.fixture(scope="session")
+def untrained_checkpoint(tmp_path_factory):
+    """A checkpoint of the default ASD model with seed-0 weights (the plumbing, not the accuracy)."""
+    from asd_explain.models.asd_model import ASDModel
+    from asd_explain.models.config import ModelConfig
+    from asd_explain.train.checkpoint import atomic_torch_save, make_checkpoint
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("ckpt") / "untrained.pt"
+    atomic_torch_save(make_checkpoint(ASDModel(ModelConfig())), path)
+    return path

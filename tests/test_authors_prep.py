@@ -113,6 +113,9 @@ def test_real_clip_crops_resemble_reference() -> None:
     assert track.faces.shape == (len(track), 112, 112) and track.mfcc.shape == (4 * len(track), 13)
     assert len(track.audio) == 640 * len(track)
     reference = torch.load(REFERENCE, weights_only=True)["faces_uint8"][0].numpy().astype(np.float32)
+    mfcc = torch.load(REFERENCE, weights_only=True)["mfcc"][0].numpy()
+    np.testing.assert_allclose(track.mfcc[:198], mfcc[:198], atol=1e-4, rtol=0)  # same audio from frame 0
+    assert video.info["audio_pts_t0_s"] < -0.03  # the video stream starts 33 ms after the audio
     difference = np.abs(track.faces[:50].astype(np.float32) - reference).mean()
     unrelated = np.abs(track.faces[:50].astype(np.float32) - reference[::-1, :, ::-1]).mean()
     assert difference < 15.0 < unrelated, (difference, unrelated)

@@ -9,7 +9,6 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 from _ava_reference import check_official_pair, official_read, reference_ap
 from click.testing import CliRunner
 
@@ -18,9 +17,6 @@ from asd_explain.cli.evaluate import command as evaluate_command
 from asd_explain.cli.score_csv import command as score_command
 from asd_explain.metrics.ava_csv import complete_predictions, write_ava_csv
 from asd_explain.metrics.ava_scoring import AVA_COLUMNS, read_ava_csv, score_csv
-from asd_explain.models.asd_model import ASDModel
-from asd_explain.models.config import ModelConfig
-from asd_explain.train.checkpoint import atomic_torch_save, make_checkpoint
 
 
 def ground_truth(videos=("a", "b"), frames=4) -> pd.DataFrame:
@@ -87,11 +83,12 @@ def test_score_csv_fill_missing(tmp_path):
 
 
 @pytest.mark.slow
-def test_store_missing_a_video_still_gives_an_official_predictions_file(tmp_path):
+def test_store_missing_a_video_still_gives_an_official_predictions_file(untrained_checkpoint, tmp_path):
     from data_prep.prepare import prepare_store
     from data_prep.synth import generate_corpus
 
-    corpus = generate_corpus(tmp_path / "corpus", preset="tiny", seed=7, split="val", progress=False)
+    corpus = generate_corpus(tmp_path / "corpus", preset="tiny", seed=7, split="val", workers=1,
+                             progress=False)
     videos = sorted((corpus / "videos").glob("*.mp4"))
     kept = tmp_path / "videos"
     kept.mkdir()
@@ -102,12 +99,10 @@ def test_store_missing_a_video_still_gives_an_official_predictions_file(tmp_path
     per_video = sorted((corpus / "annotations" / "per_video").glob("*.csv"))
     official = tmp_path / "official_val.csv"  # the official GT: per-video files concatenated, no header
     official.write_text("".join(p.read_text() for p in per_video))
-    torch.manual_seed(0)
-    checkpoint = tmp_path / "untrained.pt"
-    atomic_torch_save(make_checkpoint(ASDModel(ModelConfig())), checkpoint)
-    out = CliRunner().invoke(evaluate_command, ["--checkpoint", str(checkpoint), "--data", str(tmp_path / "store"),
-                                                "--split", "val", "--out", str(tmp_path / "eval"), "--quiet",
-                                                "--gt", str(corpus / "annotations" / "per_video")])
+    out = CliRunner().invoke(evaluate_command, ["--checkpoint", str(untrained_checkpoint), "--data",
+                                                str(tmp_path / "store"), "--split", "val", "--out",
+                                                str(tmp_path / "eval"), "--quiet", "--gt",
+                                                str(corpus / "annotations" / "per_video")])
     assert out.exit_code == 0, out.output
     missing_rows = len(read_ava_csv(per_video[0]))
     assert f"filled {missing_rows} ground-truth rows" in out.output and videos[0].stem in out.output

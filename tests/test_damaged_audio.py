@@ -8,15 +8,11 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-import torch
 
 from asd_explain.data.store import TrackStore
 from asd_explain.media.decode import decode_audio_checked, probe_streams
 from asd_explain.media.frames import open_video
-from asd_explain.models.asd_model import ASDModel
-from asd_explain.models.config import ModelConfig
 from asd_explain.pipeline.explain_video import ExplainVideoOptions, _soundtrack, explain_video
-from asd_explain.train.checkpoint import atomic_torch_save, make_checkpoint
 from data_prep.prepare import prepare_store
 
 DAMAGE_AT_S = 1.0
@@ -88,7 +84,7 @@ def test_decoding_skips_the_packet_keeps_the_rest_in_place_and_counts_the_loss(d
                                energies(good.samples, good.t0_s, spans, 16000), rtol=0.01)
 
 
-def test_explain_keeps_the_other_audio_and_says_what_was_lost(corpus, damaged, tmp_path):
+def test_explain_keeps_the_other_audio_and_says_what_was_lost(corpus, damaged, untrained_checkpoint, tmp_path):
     clean, broken, span = damaged
     results = []
     for path in (clean, broken):
@@ -103,10 +99,7 @@ def test_explain_keeps_the_other_audio_and_says_what_was_lost(corpus, damaged, t
     rate = orig_good[1]
     np.testing.assert_allclose(energies(orig_bad[0], 0.0, spans, rate), energies(orig_good[0], 0.0, spans, rate),
                                rtol=0.01)
-    torch.manual_seed(0)
-    checkpoint = tmp_path / "untrained.pt"
-    atomic_torch_save(make_checkpoint(ASDModel(ModelConfig())), checkpoint)
-    summary = explain_video(broken, checkpoint, tmp_path / "out", ExplainVideoOptions(
+    summary = explain_video(broken, untrained_checkpoint, tmp_path / "out", ExplainVideoOptions(
         boxes_csv=str(corpus / "annotations"), render=False, progress=False))
     assert summary["audio_lost_s"] == pytest.approx(span[1], abs=1e-6)
     assert any("damaged audio packet" in n for n in summary["notes"])

@@ -12,30 +12,23 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from asd_explain.metrics.ava_scoring import read_ava_csv
-from asd_explain.models.asd_model import ASDModel
-from asd_explain.models.config import ModelConfig
 from asd_explain.pipeline.explain_video import ExplainVideoOptions, explain_video
-from asd_explain.train.checkpoint import atomic_torch_save, make_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("ckpt") / "untrained.pt"
-    atomic_torch_save(make_checkpoint(ASDModel(ModelConfig())), path)
-    return path
+def checkpoint(untrained_checkpoint):
+    return untrained_checkpoint
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     from data_prep.synth import generate_corpus
 
-    return generate_corpus(tmp_path_factory.mktemp("synth"), preset="tiny", videos=3, seconds=4.0, seed=21,
+    return generate_corpus(tmp_path_factory.mktemp("synth"), preset="tiny", videos=3, seconds=4.0, seed=21, workers=1,
                            progress=False)
 
 
@@ -86,3 +79,28 @@ def test_folder_of_videos_resumes_after_kill_9_without_redoing_finished_videos(c
         assert os.stat(final[video_id]["summary_json"]).st_mtime_ns == stamp
         assert f"{video_id}: ok (finished in an earlier run)" in result.stdout
     assert np.all([len(read_ava_csv(r["scores_csv"], predictions=True)) > 0 for r in final.values()])
+
+
+def test_audio_from_a_separate_file_replaces_the_soundtrack(corpus, checkpoint, tmp_path):
+    """``explain --audio FILE``: a wav of the video's own soundtrack gives the same scores; silence changes them."""
+    from scipy.io import wavfile
+
+    from asd_explain.media.decode import decode_audio, probe_streams
+
+    video = sorted((corpus / "videos").glob("*.mp4"))[0]
+    samples, t0 = decode_audio(video, 0.0, 10.0, probe_streams(video).video_start_s, seek=False)
+    assert abs(t0) < 1e-3
+    pcm = np.clip(np.round(samples * 32767), -32768, 32767).astype(np.int16)
+    wavfile.write(tmp_path / "own.wav", 16000, pcm)
+    wavfile.write(tmp_path / "silence.wav", 16000, np.zeros_like(pcm))
+    base = dict(boxes_csv=str(corpus / "annotations"), progress=False, render=False)
+    explain_video(video, checkpoint, tmp_path / "video", ExplainVideoOptions(**base))
+    own = explain_video(video, checkpoint, tmp_path / "own",
+                        ExplainVideoOptions(**base, audio_file=str(tmp_path / "own.wav")))
+    explain_video(video, checkpoint, tmp_path / "silent",
+                  ExplainVideoOptions(**base, audio_file=str(tmp_path / "silence.wav")))
+    assert any("own.wav" in note for note in own["notes"])
+    scores = {name: read_ava_csv(tmp_path / name / "scores.csv", predictions=True)["score"].to_numpy()
+              for name in ("video", "own", "silent")}
+    np.testing.assert_allclose(scores["own"], scores["video"], atol=2e-3)
+    assert np.abs(scores["silent"] - scores["video"]).max() > 1e-3

@@ -68,3 +68,20 @@ def test_round_decimals_and_bad_model_output() -> None:
     with pytest.raises(ValueError, match="expected \\(1, 25\\)"):
         multi_duration_scores(lambda f, a: torch.zeros(1, 3), faces, mfcc, (1,))
     assert window_starts(60, 25) == [(0, 25), (25, 50), (50, 60)]
+
+
+@pytest.mark.parametrize("name,file", [("light-asd", "pretrain_AVA_CVPR.model"), ("lr-asd", "pretrain_AVA.model")])
+def test_staged_model_fn_gives_the_authors_logits(name: str, file: str) -> None:
+    from pathlib import Path
+
+    shared = Path(__file__).resolve().parents[2] / "shared" / "weights" / name
+    if not (shared / file).is_file() or not (shared / "reference_io.pt").is_file():
+        pytest.skip(f"{shared} absent (published weights live in ../shared/weights)")
+    from asd_explain.models.pretrained import load_pretrained
+    from asd_explain.pretrained_inputs.multi_duration import staged_model_fn
+
+    reference = torch.load(shared / "reference_io.pt", weights_only=True)
+    model_fn = staged_model_fn(load_pretrained(name, shared / file))
+    with torch.no_grad():
+        logits = model_fn(reference["faces_uint8"], reference["mfcc"])
+    torch.testing.assert_close(logits[0], reference["logits"][:, 1], atol=1e-4, rtol=0)

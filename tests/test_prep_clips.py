@@ -38,7 +38,7 @@ def corpus(tmp_path_factory):
     from data_prep.synth import generate_corpus
 
     return generate_corpus(tmp_path_factory.mktemp("synth"), preset="tiny", videos=2, size=(640, 360), seed=11,
-                           split=SPLIT, progress=False)
+                           split=SPLIT, workers=1, progress=False)
 
 
 def write_reference_clips(corpus, root) -> None:

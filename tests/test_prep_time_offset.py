@@ -18,7 +18,8 @@ cli.add_command(ava_command.command)
 def corpus(tmp_path_factory):
     from data_prep.synth import generate_corpus
 
-    return generate_corpus(tmp_path_factory.mktemp("synth"), preset="tiny", videos=2, seed=13, progress=False)
+    return generate_corpus(tmp_path_factory.mktemp("synth"), preset="tiny", videos=2, seed=13, workers=1,
+                           progress=False)
 
 
 def shifted_annotations(corpus, out, offset_s: float):

@@ -12,18 +12,22 @@ import click
 @click.option("--detect-every", type=int, default=1, show_default=True,
               help="Run the detector every n-th 25 fps frame.")
 @click.option("--resample-rule", type=click.Choice(["display", "nearest"]), default="display", show_default=True)
+@click.option("--audio-start", type=click.Choice(["stream", "pts"]), default="stream", show_default=True,
+              help="stream: the soundtrack's first sample at the first frame (the authors' pairing); "
+                   "pts: by presentation timestamps (the store's).")
 @click.option("--landmarks", type=click.Choice(["dlib68", "mtcnn", "none"]), default="none", show_default=True,
               help="Also store per-frame mouth regions in crop coordinates (needs the landmarks extra).")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def command(video: str, out: str, detector: str, detect_every: int, resample_rule: str, landmarks: str,
-            quiet: bool) -> None:
+def command(video: str, out: str, detector: str, detect_every: int, resample_rule: str, audio_start: str,
+            landmarks: str, quiet: bool) -> None:
     """Detect, track, crop and featurise every face track of VIDEO the authors' way."""
     from ..pipeline.landmarks import LandmarksUnavailable
     from ..pretrained_inputs.audio import AudioDecodeError
     from ..pretrained_inputs.export import save_authors_video
     from ..pretrained_inputs.prepare import AuthorsPrepConfig, authors_mouth_regions, prepare_authors_tracks
 
-    config = AuthorsPrepConfig(detector=detector, detect_every=detect_every, resample_rule=resample_rule)
+    config = AuthorsPrepConfig(detector=detector, detect_every=detect_every, resample_rule=resample_rule,
+                               audio_start=audio_start)
     try:
         prepared = prepare_authors_tracks(video, config, progress=not quiet)
         regions = (authors_mouth_regions(prepared, landmarks, config, progress=not quiet)

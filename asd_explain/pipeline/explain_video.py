@@ -17,17 +17,21 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import av
 import numpy as np
 import pandas as pd
 import torch
 
 from ..config import atomic_write_text
+from ..constants import SAMPLE_RATE_HZ
 from ..data.audio_features import AudioFeatureConfig, audio_features
+from ..data.preprocessing import model_preprocessing
 from ..explain.av import explain_tracks
 from ..explain.av_explainers import build_av_explainer
 from ..explain.importance import track_importance
 from ..explain.map_settings import MapSettings
-from ..media.decode import MediaError, decode_audio_checked, open_av, probe_streams
+from ..explain.shown_shares import DEFAULT_SHARES, shares_move, shown_shares
+from ..media.decode import MediaError, StreamInfo, decode_audio_checked, open_av, probe_streams
 from ..media.frames import open_video
 from ..metrics.ava_csv import PREDICTION_COLUMNS, write_ava_csv
 from ..runtime import resolve_device
@@ -36,8 +40,6 @@ from .frame_range import FrameRange
 from .inputs import CropSettings, collect_inputs, entity_id_for
 from .render_video import TrackResult, render_video
 from .tracks_source import csv_face_tracks, detect_face_tracks
-
-SAMPLE_RATE_HZ = 16000
 
 
 @dataclass
@@ -48,12 +50,14 @@ class ExplainVideoOptions:
     video_id: str | None = None
     maps: MapSettings = field(default_factory=MapSettings)  # how the SE maps and importance are made
     method: str = "se"  # the explainer (``explain.av_explainers.AV_EXPLAINERS``)
+    shares: str = DEFAULT_SHARES  # the modality shares shown (``explain.shown_shares``)
     chunk_frames: int = 256
     render: bool = True
     encode_preset: str = "superfast"  # x264 preset of the MP4 (veryfast: ~1.5x slower, ~2/3 of the size)
     crf: int = 23
     device: str = "auto"
     progress: bool = True
+    audio_file: str | None = None  # a separate soundtrack (wav, flac, mp3, ... ; its time 0 = the first frame)
     start_s: float | None = None  # explain only [start_s, end_s) of the video (decoded from a seek; times stay
     end_s: float | None = None    # absolute in every output)
 
@@ -75,11 +79,16 @@ def explain_video(video: str | Path, checkpoint: str | Path, out_dir: str | Path
         frames = FrameRange(frames, opts.start_s, opts.end_s)
     video_id = opts.video_id or video.stem
     model, ckpt = load_model(checkpoint, resolve_device(opts.device))
-    prep = ckpt.get("preprocessing") or {}
-    settings = CropSettings.from_preprocessing(prep, "body" in model.modalities)
+    prep = model_preprocessing(model)  # the checkpoint's: crops, normalisation, audio features, sample rate
+    settings = CropSettings.from_preprocessing(prep.to_dict(), "body" in model.modalities)
     notes: list[str] = []
     clock = _StageClock()
-    audio16, audio_t0, original_audio, audio_lost_s = _soundtrack(video, streams, frames, notes)
+    if opts.audio_file:
+        video_audio, streams = streams, _external_audio(Path(opts.audio_file))
+        notes.append(f"audio from {opts.audio_file} (the video's own audio track is "
+                     f"{'ignored' if video_audio.has_audio else 'absent'})")
+    audio16, audio_t0, original_audio, audio_lost_s = _soundtrack(Path(opts.audio_file or video), streams, frames,
+                                                                  notes, prep.sample_rate_hz)
     clock.lap("audio")
     if opts.boxes_csv:
         tracks, entity_ids, issues = csv_face_tracks(opts.boxes_csv, video_id, frames.frame_times_s, frames.fps,
@@ -94,7 +103,8 @@ def explain_video(video: str | Path, checkpoint: str | Path, out_dir: str | Path
     clock.lap("tracks")
     if not tracks:
         notes.append("no face found: nothing to score; the output video shows the input unchanged")
-    inputs = collect_inputs(frames, tracks, entity_ids, settings, audio16, audio_t0, progress=opts.progress)
+    inputs = collect_inputs(frames, tracks, entity_ids, settings, audio16, audio_t0, progress=opts.progress,
+                            sample_rate_hz=prep.sample_rate_hz)
     clock.lap("crops")
     explanations = explain_tracks(
         model, [{"face": t.face, "body": t.body, "audio": t.audio, "timestamps_s": t.timestamps_s, "fps": frames.fps,
@@ -102,7 +112,7 @@ def explain_video(video: str | Path, checkpoint: str | Path, out_dir: str | Path
         workers=_inference_workers(model), threads_per_worker=1 if model.device.type == "cpu" else None,
         chunk_frames=opts.chunk_frames, explainer=build_av_explainer(opts.method, model, opts.maps))
     results = [TrackResult(track, expl.scores, expl.face_maps, expl.body_maps, expl.audio_attention,
-                           expl.modality_shares or None, expl.importance or None)
+                           shown_shares(expl.importance, opts.shares)[1] or None, expl.importance or None)
                for track, expl in zip(inputs, explanations)]
     clock.lap("model")
     out.mkdir(parents=True, exist_ok=True)
@@ -110,7 +120,7 @@ def explain_video(video: str | Path, checkpoint: str | Path, out_dir: str | Path
     outputs = {"scores_csv": str(out / "scores.csv"), "summary_json": str(out / "summary.json")}
     if opts.render:
         outputs["video"] = str(_render(frames, results, out / f"{video_id}_explained.mp4", video, audio16,
-                                       original_audio, notes, opts))
+                                       original_audio, notes, opts, prep.sample_rate_hz))
         if explanations:
             outputs["summary_png"] = str(_summary_sheet(out, explanations, inputs))
         clock.lap("render")
@@ -143,22 +153,22 @@ class _StageClock:
         self._last = now
 
 
-def _soundtrack(video: Path, streams, frames, notes: list[str]):
-    """(16 kHz mono float32, time of its sample 0, (original-rate audio, rate) or None, seconds of audio lost
-    to damaged packets - silence at their place, said in ``notes``).
+def _soundtrack(video: Path, streams, frames, notes: list[str], rate_hz: int = SAMPLE_RATE_HZ):
+    """(mono float32 at ``rate_hz`` (the checkpoint's sample rate), time of its sample 0, (original-rate
+    audio, rate) or None, seconds of audio lost to damaged packets - silence at their place, said in ``notes``).
 
     The original-rate audio starts at the first frame shown (time 0, or a range's first frame); a range
-    decodes its audio from a seek, and its 16 kHz audio starts at the range's first frame too.
+    decodes its audio from a seek, and its ``rate_hz`` audio starts at the range's first frame too.
     """
     ranged = isinstance(frames, FrameRange)
     origin = frames.origin_s if ranged else 0.0
     end = float(frames.frame_times_s[-1]) + 1.0 / frames.fps
-    silence = np.zeros(int((end - origin) * SAMPLE_RATE_HZ) + SAMPLE_RATE_HZ, np.float32), origin, None, 0.0
+    silence = np.zeros(int((end - origin) * rate_hz) + rate_hz, np.float32), origin, None, 0.0
     if not streams.has_audio:
         notes.append("no audio track: the audio stream was scored as silence")
         return silence
     try:
-        decoded = decode_audio_checked(video, origin, end + 1.0, streams.video_start_s, SAMPLE_RATE_HZ, seek=ranged)
+        decoded = decode_audio_checked(video, origin, end + 1.0, streams.video_start_s, rate_hz, seek=ranged)
         original = decode_audio_checked(video, origin, end + 1.0, streams.video_start_s, streams.audio_rate_hz,
                                         seek=ranged)
     except MediaError as err:
@@ -168,9 +178,22 @@ def _soundtrack(video: Path, streams, frames, notes: list[str]):
         notes.append(f"audio: {decoded.note()}")
     audio16, t0, original = decoded.samples, decoded.t0_s, (original.samples, original.t0_s)
     if ranged:
-        audio16, t0 = _starting_at(audio16, t0, origin, SAMPLE_RATE_HZ), origin
+        audio16, t0 = _starting_at(audio16, t0, origin, rate_hz), origin
     aligned = _starting_at(original[0], original[1], origin, streams.audio_rate_hz)
     return audio16, t0, (aligned, streams.audio_rate_hz), decoded.lost_s
+
+
+def _external_audio(path: Path) -> StreamInfo:
+    """Stream facts of a separate audio file (time 0 of the file = the video's first frame)."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: audio file not found")
+    try:
+        with open_av(path) as container:
+            if not container.streams.audio:
+                raise ValueError(f"{path}: no audio stream")
+            return StreamInfo(0.0, True, container.streams.audio[0].rate)
+    except av.FFmpegError as err:
+        raise ValueError(f"{path}: cannot open as audio ({err})") from None
 
 
 def _starting_at(samples: np.ndarray, t0_s: float, origin_s: float, rate_hz: int) -> np.ndarray:
@@ -179,9 +202,11 @@ def _starting_at(samples: np.ndarray, t0_s: float, origin_s: float, rate_hz: int
     return np.concatenate([np.zeros(shift, np.float32), samples]) if shift > 0 else samples[-shift:]
 
 
-def _render(frames, results, path: Path, video: Path, audio16, original_audio, notes, opts) -> Path:
+def _render(frames, results, path: Path, video: Path, audio16, original_audio, notes, opts,
+            rate_hz: int = SAMPLE_RATE_HZ) -> Path:
     timeline = np.arange(len(frames)) / frames.fps
-    logmel = audio_features(audio16.astype(np.float32), timeline, frames.fps, AudioFeatureConfig(kind="logmel"))
+    logmel = audio_features(audio16.astype(np.float32), timeline, frames.fps,
+                            AudioFeatureConfig(kind="logmel", sample_rate_hz=rate_hz))
     with open_av(video) as container:
         rate = container.streams.video[0].average_rate or container.streams.video[0].guessed_rate
     fps = Fraction(rate) if rate else Fraction(frames.fps).limit_denominator(1001)
@@ -250,12 +275,13 @@ def _summary(video, video_id, frames, streams, source, results, notes, outputs, 
     for r in results:
         covered[r.inputs.frames] = True
         shares = {m: round(float(v.mean()), 4) for m, v in (r.shares or {}).items()}
+        share_kind = shown_shares(r.importance or {}, opts.shares)[0]
         tracks.append({
             "entity_id": r.inputs.entity_id, "start_s": round(float(r.inputs.timestamps_s[0]), 3),
             "end_s": round(float(r.inputs.timestamps_s[-1]), 3), "frames": int(len(r.scores)),
             "mean_score": round(float(r.scores.mean()), 4),
             "speaking_segments": speaking_segments(r.inputs.timestamps_s, r.scores, frames.fps),
-            "modality_shares": shares,
+            "shares_kind": share_kind, "modality_shares": shares, "shares_move": shares_move(r.shares or {}),
             "modality_importance": {kind: {m: round(v, 4) for m, v in values.items()}
                                     for kind, values in track_importance(r.importance or {}).items()},
         })

@@ -78,3 +78,17 @@ def multi_duration_scores(model_fn: ModelFn, faces: torch.Tensor | np.ndarray, m
     runs = torch.stack([scores_for_duration(model_fn, faces, mfcc, d, fps) for d in durations_s])
     mean = runs.mean(0).cpu().numpy().astype(np.float32)
     return np.round(mean, round_decimals) if round_decimals is not None else mean
+
+
+def staged_model_fn(model) -> ModelFn:
+    """``model_fn`` for a model with the toolkit's staged forwards and ``preprocessing.normalise_faces``
+    (``load_pretrained("light-asd")``, ``"lr-asd"``): uint8 faces ``(1, t, 112, 112)`` + mfcc ``(1, 4t, 13)``
+    -> speaking logits ``(1, t)`` (class-1 logit of the audio-visual head, as the authors' scorer returns)."""
+
+    def logits(faces: torch.Tensor, mfcc: torch.Tensor) -> torch.Tensor:
+        face = model.forward_face(model.preprocessing.normalise_faces(faces.to(torch.uint8)))
+        audio = model.forward_audio(mfcc.float())
+        features = model.forward_temporal(model.forward_fusion({"audio": audio, "face": face}))
+        return model.forward_head(features)[..., 1]
+
+    return logits

@@ -31,11 +31,18 @@ from .audio import AUTHORS_SAMPLE_RATE_HZ, cut_audio, decode_audio_s16
 from .crop import AUTHORS_CROP_SCALE, AUTHORS_MEDIAN_FRAMES, CropWindows, authors_face_crop, crop_windows
 from .resample import AUTHORS_FPS, Frames25
 
+AUDIO_STARTS = ("stream", "pts")
+
 
 @dataclass(frozen=True)
 class AuthorsPrepConfig:
     """``detect_every``: detector runs every n-th 25 fps frame (1 = every frame, as the authors);
-    ``min_track_s``: shortest track kept (the authors keep tracks of >= 10 frames = 0.4 s)."""
+    ``min_track_s``: shortest track kept (the authors keep tracks of >= 10 frames = 0.4 s).
+    ``audio_start``: ``stream`` (default): the soundtrack's first sample is at the first frame's time, as
+    the authors' pipeline pairs them (``reference_io.pt``'s first face goes with its first audio sample);
+    ``pts``: audio placed by presentation timestamps relative to the video stream's start (the store's
+    convention). They differ when the streams start at different times (talking_head_1: video 33 ms after
+    the audio; with ``stream`` both published models separate its speech better, docs/pretrained.md)."""
 
     fps: float = AUTHORS_FPS
     resample_rule: str = "display"
@@ -45,6 +52,11 @@ class AuthorsPrepConfig:
     detect_every: int = 1
     min_track_s: float = 0.4
     decoder: str = "pyav"
+    audio_start: str = "stream"
+
+    def __post_init__(self) -> None:
+        if self.audio_start not in AUDIO_STARTS:
+            raise ValueError(f"audio_start must be one of {', '.join(AUDIO_STARTS)}, got {self.audio_start!r}")
 
 
 @dataclass
@@ -88,20 +100,26 @@ def track_mfcc(audio: np.ndarray, n_frames: int) -> np.ndarray:
 
 
 def prepare_authors_tracks(video_path: str | Path, config: AuthorsPrepConfig = AuthorsPrepConfig(), *,
-                           tracks: list[FaceTrack] | None = None, progress: bool = True) -> AuthorsVideo:
+                           tracks: list[FaceTrack] | None = None, progress: bool = True,
+                           soundtrack: tuple[np.ndarray, float] | None = None) -> AuthorsVideo:
     """Detect, track, crop and featurise every face track of ``video_path`` the authors' way.
 
-    ``tracks``: face tracks already known on the 25 fps frames (skips detection). A video without a face
-    gives no tracks (``info["tracks"] == 0``); one whose audio cannot be decoded raises ``AudioDecodeError``.
+    ``tracks``: face tracks already known on the 25 fps frames (skips detection). ``soundtrack``: the
+    video's 16 kHz mono int16 samples and their start time, already decoded (or silence chosen by the
+    caller); by default they are decoded here. A video without a face gives no tracks
+    (``info["tracks"] == 0``); one whose audio cannot be decoded raises ``AudioDecodeError``.
     """
     from ..media.frames import open_video
     from ..pipeline.tracks_source import detect_face_tracks
 
     path = Path(video_path)
-    samples, audio_t0_s = decode_audio_s16(path)  # first: a video without usable audio fails before detection
+    # first: a video without usable audio fails before detection
+    samples, pts_t0_s = soundtrack if soundtrack is not None else decode_audio_s16(path)
+    audio_t0_s = 0.0 if config.audio_start == "stream" else pts_t0_s
     frames = Frames25(open_video(path, config.decoder), config.fps, config.resample_rule)
     info: dict = {"fps": config.fps, "source_fps": float(frames.source.fps), "frames": len(frames),
-                  "source_frames": len(frames.source), "resample_rule": config.resample_rule}
+                  "source_frames": len(frames.source), "resample_rule": config.resample_rule,
+                  "audio_start": config.audio_start, "audio_pts_t0_s": round(float(pts_t0_s), 6)}
     if tracks is None:
         tracks, found = detect_face_tracks(frames, detector=config.detector, detect_every=config.detect_every,
                                            min_track_s=config.min_track_s, progress=progress, smooth=1)

@@ -1,0 +1,191 @@
+"""One face track prepared the authors' way, scored and explained by a published model with SE blocks.
+
+``load_explained_model(name, weights, se_checkpoint)``: the published model with SE blocks: identity at
+initialisation (outputs equal the published model's), or the distilled SE blocks of ``se_checkpoint``
+(``asd-explain distill``; read by ``asd_explain.distill.checkpoint.load_distilled``).
+
+``explain_authors_track(model, track, ...)`` -> ``PretrainedTrackResult``:
+  explanation     ``TrackExplanation`` of the SE explainer (face maps over the 112 px crop, MFCC attention
+                  (13, 4T), importance {se_mass, kept_channels, occlusion[, native_gate]}: {modality: (T,)});
+                  its ``scores`` are the speaking probabilities the pipeline reports (below);
+  logits          (T, 2): "multi-duration" = the authors' averaging of per-frame logits over windows of
+                  ``durations_s`` (``pretrained_inputs.multi_duration``), "single-pass" = one pass over the
+                  whole track (the explainer's own forward, no extra cost);
+  authors_scores  (T,) the class-1 logit of ``logits``: the authors' per-frame score (> 0 speaking).
+The scores are the explained model's with identity SE (the published model's own), and the published model's
+without SE when the SE blocks are distilled (``scorer``; h17c measured the student's logits shifted).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import torch
+
+from ..explain.av_se import SEAVExplainer
+from ..explain.av_track import TrackExplanation, join_explanations, track_explanations
+from ..explain.importance import staged_logits
+from ..explain.map_settings import MapSettings
+from ..models.heads import speaking_probability
+from ..models.pretrained import load_pretrained
+from ..pretrained_inputs.multi_duration import (
+    AUDIO_FRAMES_PER_VIDEO_FRAME,
+    AUTHORS_DURATIONS_S,
+    common_length,
+    window_starts,
+)
+
+SCORING = ("multi-duration", "single-pass")
+
+
+class PretrainedSEExplainer(SEAVExplainer):
+    """``SEAVExplainer`` for the published models; adds LR-ASD's own fusion gate as importance
+    "native_gate" {"audio": audio share, "face": 1 - audio share} (B, T) where the model has one.
+
+    Occlusion is the same as ``importance.occlusion_importance`` (P(speak) minus P(speak) with the MFCC zeroed
+    or the crops grey) but the blank's embedding costs a short clip, not a second encoder pass over the track
+    (``blank_embedding``)."""
+
+    def __init__(self, model: Any, settings: MapSettings | None = None,
+                 modalities: Sequence[str] | None = None) -> None:
+        settings = settings or MapSettings()
+        self.occlusion = settings.occlusion
+        super().__init__(model, replace(settings, occlusion=False), modalities)
+
+    def importance(self, run) -> dict[str, dict[str, torch.Tensor]]:
+        out = super().importance(run)
+        if self.occlusion:
+            out["occlusion"] = {m: v.cpu() for m, v in fast_occlusion(self.model, run).items()}
+        native = getattr(self.model, "native_modality_gate", None)
+        if native is not None:
+            from ..models.lr_asd import modality_gate_shares
+
+            audio = modality_gate_shares(native(run.embeddings))["audio_share"].float().cpu()
+            out["native_gate"] = {"audio": audio, "face": 1.0 - audio}
+        return out
+
+
+#: frames of context on each side that change an encoder's output frame: Light-ASD's temporal convs reach
+#: 2 frames in each of 3 blocks (6), LR-ASD's 2 + 1 (9); the audio encoder fewer output frames. 16 covers both.
+TEMPORAL_RADIUS_FRAMES = 16
+
+
+@torch.no_grad()
+def blank_embedding(model: Any, modality: str, like: torch.Tensor, radius: int = TEMPORAL_RADIUS_FRAMES
+                    ) -> torch.Tensor:
+    """``forward_<modality>`` of an all-zero input shaped like ``like[:1]`` (B = 1, T frames) -> (1, T, D),
+    computed on ``2 radius + 1`` frames: a constant input gives a constant embedding beyond ``radius`` frames
+    from either end, so the long output is the short one's first ``radius`` frames, its middle frame
+    repeated, and its last ``radius`` frames (the same numbers as the full pass: tested)."""
+    steps = 4 if modality == "audio" else 1  # MFCC frames per video frame
+    frames = like.shape[1] // steps
+    short = min(frames, 2 * radius + 1)
+    embed = getattr(model, f"forward_{modality}")(torch.zeros_like(like[:1, :steps * short]))
+    if short == frames:
+        return embed
+    middle = embed[:, radius:radius + 1].expand(-1, frames - 2 * radius, -1)
+    return torch.cat([embed[:, :radius], middle, embed[:, short - radius:]], dim=1)
+
+
+@torch.no_grad()
+def fast_occlusion(model: Any, run) -> dict[str, torch.Tensor]:
+    """{modality: (B, T)} P(speak) minus P(speak) with that modality's input zeroed (``SEForward`` ``run``);
+    the blanked variants of every modality go through fusion, temporal model and head as one batch."""
+    names = list(run.inputs)
+    batch = run.scores.shape[0]
+    variants = {m: torch.cat([blank_embedding(model, m, run.inputs[m]).expand_as(run.embeddings[m])
+                              if m == k else run.embeddings[m] for k in names]) for m in names}
+    blanked = speaking_probability(staged_logits(model, variants))  # (M B, T), modality-major
+    return {m: run.scores.float() - blanked[i * batch:(i + 1) * batch] for i, m in enumerate(names)}
+
+
+def load_explained_model(name: str, weights: str | Path | None = None, se_checkpoint: str | Path | None = None,
+                         device: str | torch.device = "cpu") -> Any:
+    """The published model ``name`` with SE blocks (identity at init, or distilled from ``se_checkpoint``)."""
+    if se_checkpoint is None:
+        return load_pretrained(name, weights, se=True, device=device)
+    try:
+        from ..distill.checkpoint import load_distilled
+    except ImportError:
+        raise ValueError(f"{se_checkpoint}: reading distilled SE checkpoints needs asd_explain.distill "
+                         "(asd-explain distill), which this installation lacks") from None
+    model = load_distilled(se_checkpoint, weights, device=device)
+    if getattr(model, "architecture", "") and name and published_name(model) != name:
+        raise ValueError(f"{se_checkpoint}: distilled for {published_name(model)}, not {name}")
+    return model
+
+
+def published_name(model: Any) -> str:
+    """"light-asd" / "lr-asd" from the model's class."""
+    from ..models.pretrained import PUBLISHED
+
+    for name, entry in PUBLISHED.items():
+        if type(model) is entry.builder:
+            return name
+    return getattr(model, "architecture", type(model).__name__)
+
+
+@dataclass
+class PretrainedTrackResult:
+    explanation: TrackExplanation
+    logits: np.ndarray
+    authors_scores: np.ndarray
+
+
+def track_inputs(model: Any, faces_uint8: np.ndarray, mfcc: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(T, 112, 112)`` uint8 grey crops and ``(4T, 13)`` MFCC -> normalised faces (1, T, 112, 112) and
+    MFCC (1, 4T, 13) on the model's device."""
+    faces = model.preprocessing.normalise_faces(torch.from_numpy(np.ascontiguousarray(faces_uint8)))[None]
+    return faces.to(model.device), torch.from_numpy(np.ascontiguousarray(mfcc, np.float32))[None].to(model.device)
+
+
+@torch.no_grad()
+def multi_duration_logits(model: Any, faces: torch.Tensor, mfcc: torch.Tensor,
+                          durations_s: Sequence[float] = AUTHORS_DURATIONS_S, fps: float = 25.0) -> torch.Tensor:
+    """``faces (1, V, H, W)`` normalised, ``mfcc (1, A, 13)`` -> ``(T, 2)`` logits averaged over windows of each
+    duration exactly as ``multi_duration_scores`` averages the class-1 logit (same trim, same windows)."""
+    n = common_length(faces.shape[1], mfcc.shape[1], fps)
+    runs = []
+    for duration in durations_s:
+        window = int(round(duration * fps))
+        pieces = [model(face=faces[:, a:b], audio=mfcc[:, AUDIO_FRAMES_PER_VIDEO_FRAME * a:
+                                                      AUDIO_FRAMES_PER_VIDEO_FRAME * b])["logits"][0].float()
+                  for a, b in window_starts(n, window)]
+        runs.append(torch.cat(pieces))
+    return torch.stack(runs).mean(0)
+
+
+def explain_authors_track(model: Any, faces_uint8: np.ndarray, mfcc: np.ndarray, *, settings: MapSettings,
+                          scoring: str = "multi-duration", durations_s: Sequence[float] = AUTHORS_DURATIONS_S,
+                          chunk_frames: int = 1500, entity_id: str = "track",
+                          timestamps_s: np.ndarray | None = None, scorer: Any | None = None) -> PretrainedTrackResult:
+    """Scores and SE explanation of one track (module docstring); long tracks are explained in chunks of
+    ``chunk_frames`` (60 s at 25 fps) and joined. ``scorer``: the model whose logits are the scores (the
+    published model without SE when the explained model's SE blocks are distilled: distillation keeps the
+    logits' order, not their offset; default: the explained model itself)."""
+    if scoring not in SCORING:
+        raise ValueError(f"scoring must be one of {', '.join(SCORING)}, got {scoring!r}")
+    faces, audio = track_inputs(model, faces_uint8, mfcc)
+    n = faces.shape[1]
+    explainer = PretrainedSEExplainer(model, settings)
+    pieces, logits = [], []
+    for start in range(0, n, chunk_frames):
+        stop = min(start + chunk_frames, n)
+        batch: Mapping[str, Any] = {
+            "face": faces[:, start:stop], "audio": audio[:, 4 * start:4 * stop], "entity_ids": [entity_id],
+            "timestamps_s": None if timestamps_s is None else torch.as_tensor(timestamps_s[start:stop])[None]}
+        result = explainer.explain(batch)
+        pieces.append(track_explanations(result, batch)[0])
+        logits.append(result.logits[0].float().cpu())
+    explanation = join_explanations(pieces)
+    track_logits = torch.cat(logits)
+    if scoring == "multi-duration":
+        track_logits = multi_duration_logits(scorer or model, faces, audio, durations_s).cpu()
+    elif scorer is not None:
+        with torch.no_grad():
+            track_logits = scorer(face=faces, audio=audio)["logits"][0].float().cpu()
+    if scoring == "multi-duration" or scorer is not None:
+        explanation.scores = speaking_probability(track_logits).numpy().astype(np.float32)
+    return PretrainedTrackResult(explanation, track_logits.numpy(), track_logits[:, 1].numpy().copy())
