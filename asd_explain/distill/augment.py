@@ -14,7 +14,7 @@ import numpy as np
 
 from ..pretrained_inputs.prepare import track_mfcc
 from .config import AugmentConfig
-from .data import SAMPLES_PER_FRAME, Track
+from .track import SAMPLES_PER_FRAME, Track
 
 INT16_MAX = 32767.0
 SILENCE_NOISE_RMS = 3.0  # int16 units: a quiet room, not digital zero

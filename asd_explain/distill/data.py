@@ -32,30 +32,10 @@ import torch
 from ..config import atomic_write_text
 from ..pretrained_inputs.audio import AudioDecodeError
 from ..pretrained_inputs.prepare import AuthorsPrepConfig, prepare_authors_tracks, track_mfcc
+from .track import SAMPLES_PER_FRAME, Track
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
-SAMPLES_PER_FRAME = 640  # 16 kHz / 25 fps
 TEACHER_WINDOW_FRAMES = 750  # 30 s
-
-
-@dataclass
-class Track:
-    """One prepared face track. faces (T, 112, 112) uint8; audio (640 T,) int16; mfcc (4T, 13) float32;
-    teacher_logits (T, 2) float32; has_audio: False for a video without sound; face_maps (K, T, 128, 14, 14)
-    float16: the frozen visual encoder's last map (before the SE block) of K versions of the track (the
-    first as is, the others augmented, see ``face_map_variants``)."""
-
-    name: str
-    video: str
-    faces: np.ndarray
-    audio: np.ndarray
-    mfcc: np.ndarray
-    has_audio: bool
-    teacher_logits: np.ndarray | None = None
-    face_maps: np.ndarray | None = None
-
-    def __len__(self) -> int:
-        return len(self.faces)
 
 
 def find_videos(paths: Iterable[str | Path]) -> list[Path]:
@@ -85,8 +65,7 @@ def prepare_video(path: Path, prep: AuthorsPrepConfig, progress: bool) -> tuple[
         return prepare_authors_tracks(path, prep, progress=progress).tracks, True
     except AudioDecodeError:
         pass
-    from data_prep.video_frames import open_video
-
+    from ..media.frames import open_video
     from ..pipeline.tracks_source import detect_face_tracks
     from ..pretrained_inputs.crop import crop_windows
     from ..pretrained_inputs.prepare import _cut_faces  # the same crops, without the soundtrack

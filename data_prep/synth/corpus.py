@@ -158,9 +158,12 @@ def _generate_all(out_dir: Path, specs: list[VideoSpec], workers: int | None, pr
         for spec in todo:
             record(spec, lambda spec=spec: _run_one(spec, str(out_dir)))
     else:
-        # fork: workers start at once and need not re-import the caller (the CLI imports torch)
+        # forkserver, not fork: a fork of a process that already runs threads (OpenCV's, torch's, a test's
+        # HTTP server) can deadlock in the child; the server preloads this module once, so workers start fast
         methods = multiprocessing.get_all_start_methods()
-        ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        if "forkserver" in methods:
+            ctx.set_forkserver_preload([__name__])
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
             futures = {pool.submit(_run_one, spec, str(out_dir)): spec for spec in todo}
             for future in as_completed(futures):
