@@ -11,10 +11,11 @@ VISUAL_MODALITIES: tuple[str, ...] = ("face", "body")
 
 SAMPLE_RATE_HZ = 16000  # audio of the track store, the audio features and the explained videos
 
-# crop normalisation (x / 255 - mean) / std: grey crops (the default), RGB crops (ImageNet statistics)
+# crop normalisation (x / 255 - mean) / std: grey crops (the default); RGB crops and the image recipe use
+# the ImageNet statistics
 GREY_MEAN, GREY_STD = 0.4161, 0.1688
-RGB_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
-RGB_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
+IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
+IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
 
 # the paper's SE channel threshold mean + z * std: z = 1.282 keeps the top 10% of a normal distribution
 DEFAULT_Z = 1.282

@@ -25,6 +25,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--detectors", default="dlib")
+    parser.add_argument("--audio-starts", default="stream,pts", help="AuthorsPrepConfig.audio_start values")
     args = parser.parse_args()
     import torch
     from sklearn.metrics import roc_auc_score
@@ -42,9 +43,9 @@ def main() -> None:
     models = {name: load_pretrained(name, SHARED / "weights" / name / file) for name, file in FILES.items()}
     results = {}
     for clip, segments in SPEECH_S.items():
-        for detector in args.detectors.split(","):
-            video = prepare_authors_tracks(SHARED / "data" / "real" / clip, AuthorsPrepConfig(detector=detector),
-                                           progress=False)
+        for detector, audio_start in [(d, a) for d in args.detectors.split(",") for a in args.audio_starts.split(",")]:
+            config = AuthorsPrepConfig(detector=detector, audio_start=audio_start)
+            video = prepare_authors_tracks(SHARED / "data" / "real" / clip, config, progress=False)
             track = max(video.tracks, key=len)
             faces, mfcc = torch.from_numpy(track.faces)[None], torch.from_numpy(track.authors_mfcc())[None]
             for name, model in models.items():
@@ -54,7 +55,8 @@ def main() -> None:
                     speaking = np.zeros(len(times), bool)
                     for start, end in segments:
                         speaking |= (times >= start) & (times < end)
-                    results[f"{clip}/{detector}/{name}/{label}"] = round(float(roc_auc_score(speaking, scores)), 3)
+                    key = f"{clip}/{detector}/audio_{audio_start}/{name}/{label}"
+                    results[key] = round(float(roc_auc_score(speaking, scores)), 3)
     print(json.dumps(results, indent=1) if args.json else results)
 
 

@@ -5,8 +5,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from asd_explain.config import config_to_dict
+from asd_explain.constants import SAMPLE_RATE_HZ
 from asd_explain.data.image_codec import CODECS
-from asd_explain.data.store import SAMPLE_RATE_HZ
 from asd_explain.media.crops import COLOURS, INTERPOLATIONS, BodyFromFace
 from asd_explain.pretrained_inputs.ava_crop import FACE_CROP_STYLES
 

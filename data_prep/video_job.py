@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+from asd_explain.constants import SAMPLE_RATE_HZ
 from asd_explain.data.ava_csv import RowIssue, VideoAnnotations
 from asd_explain.data.image_codec import encode_image
-from asd_explain.data.store import SAMPLE_RATE_HZ, StoreError
+from asd_explain.data.store import StoreError
 from asd_explain.data.store_writer import VideoWriter
 from asd_explain.media.crops import FrameCrops
 from asd_explain.media.decode import MediaError, decode_audio_checked, nearest_frames, probe_streams

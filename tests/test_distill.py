@@ -214,3 +214,19 @@ def test_real_check_helpers():
     assert speech_labels(np.array([0.0, 2.5, 3.0, 4.0, 5.0]), segments).tolist() == [True, False, False, True, False]
     lips = np.array([[10.0, 20.0, 30.0, 28.0]])  # height 8, grown by 4 on every side
     assert np.allclose(lip_boxes(lips + np.array([[-4, -4, 4, 4]])), lips)
+
+
+def test_cli_without_usable_videos_is_one_line(tmp_path, setup):
+    from click.testing import CliRunner
+
+    from asd_explain.cli.distill import command
+
+    empty = tmp_path / "videos"
+    empty.mkdir()
+    (empty / "broken.mp4").write_bytes(b"not a video")
+    result = CliRunner().invoke(command, ["--pretrained", "light-asd", "--videos", str(empty), "--out",
+                                          str(tmp_path / "run"), "--weights", str(setup[0]), "--quiet"])
+    assert result.exit_code != 0
+    assert "broken.mp4: skipped" in result.output and "no face track" in result.output
+    assert result.output.strip().splitlines()[-1].startswith("Error: ")
+    assert not (tmp_path / "run" / "checkpoints").exists()

@@ -107,6 +107,23 @@ def test_csv_log_truncates_rows_after_the_resumed_step(tmp_path):
         log.write({"step": 5, "epoch": 1})
 
 
+def test_csv_log_resume_reopens_drops_unsaved_rows_and_refuses_other_columns(tmp_path):
+    """The one training log (AV loop and image recipe): a crash after logging epoch 3 but before its
+    checkpoint leaves a row the resumed run redoes; reopening keeps the header, other columns are an error."""
+    path = tmp_path / "log.csv"
+    first = CSVLog(path, ["epoch", "loss"])
+    for epoch in (1, 2, 3):
+        first.write({"epoch": epoch, "loss": 0.1 * epoch})
+    resumed = CSVLog(path, ["epoch", "loss"])  # the checkpoint holds epoch 2
+    resumed.truncate_after(2, column="epoch")
+    resumed.write({"epoch": 3, "loss": 0.25})
+    assert path.read_text() == "epoch,loss\n1,0.1\n2,0.2\n3,0.25\n"
+    with pytest.raises(ValueError, match=r"log.csv: existing log has columns \['epoch', 'loss'\]"):
+        CSVLog(path, ["step", "loss"])
+    with pytest.raises(ValueError, match="no 'step' column"):
+        resumed.truncate_after(1)
+
+
 SCRIPT = """
 import os, sys
 sys.path.insert(0, {tests!r})

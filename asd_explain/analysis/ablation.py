@@ -28,6 +28,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm import tqdm
 
+from ..constants import DEFAULT_Z, MODALITIES
 from ..data.dataset import TrackDataset, collate
 from ..data.store import TrackStore
 from ..explain.av_baselines import CachedStages
@@ -40,7 +41,7 @@ from ..models.asd_model import ASDModel
 from .av_pass import load_evidence_for
 from .config import AnalysisConfig
 
-REFERENCE = "z=1.282/bicubic"
+REFERENCE = f"z={DEFAULT_Z:g}/bicubic"
 
 
 @dataclass(frozen=True)
@@ -61,10 +62,10 @@ class Setting:
 
 def ablation_settings(cfg: AnalysisConfig) -> list[Setting]:
     """Threshold group (bicubic) then interpolation group (z = 1.282); the reference appears once."""
-    settings = [Setting(f"z={z:g}/bicubic", ("threshold",) + (("interpolation",) if z == 1.282 else ()), z, None,
+    settings = [Setting(f"z={z:g}/bicubic", ("threshold",) + (("interpolation",) if z == DEFAULT_Z else ()), z, None,
                         "bicubic") for z in cfg.z_values]
-    settings += [Setting(f"top{p:g}%/bicubic", ("threshold",), 1.282, p, "bicubic") for p in cfg.top_percents]
-    settings += [Setting(f"z=1.282/{m}", ("interpolation",), 1.282, None, m) for m in cfg.interpolations
+    settings += [Setting(f"top{p:g}%/bicubic", ("threshold",), DEFAULT_Z, p, "bicubic") for p in cfg.top_percents]
+    settings += [Setting(f"z={DEFAULT_Z:g}/{m}", ("interpolation",), DEFAULT_Z, None, m) for m in cfg.interpolations
                  if m != "bicubic"]
     return settings
 
@@ -133,7 +134,7 @@ def _clip_evidence(store: TrackStore, corpus: str, keys: list[tuple[int, int, in
 
 def _clip_dataset(store: TrackStore, model: ASDModel) -> TrackDataset:
     c = model.config
-    names = tuple(m for m in ("face", "body", "audio") if m in c.modalities)
+    names = tuple(m for m in MODALITIES if m in c.modalities)
     return TrackDataset(store, audio_feature=c.audio_feature,
                         n_mels=c.n_audio_features if c.audio_feature == "logmel" else 40, modalities=names)
 

@@ -24,9 +24,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..constants import MODALITIES
 from ..metrics.ava_csv import write_ava_csv
 from ..metrics.ava_scoring import score_csv
-from .av_pass import MODALITIES, AVPass
+from .av_pass import AVPass
 from .config import AnalysisConfig
 
 CATEGORY_ORDER = ("OC", "SI", "FO", "HVN", "SS")

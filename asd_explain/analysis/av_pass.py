@@ -34,7 +34,6 @@ from ..models.asd_model import ASDModel
 from .config import AnalysisConfig
 
 LABEL_NAMES = {0: "NOT_SPEAKING", 1: "SPEAKING_AUDIBLE", 2: "SPEAKING_NOT_AUDIBLE"}
-MODALITIES = ("audio", "face", "body")
 
 
 @dataclass

@@ -12,6 +12,8 @@ from typing import Iterator
 
 import torch
 
+from ..constants import DEFAULT_Z
+
 INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
 
 
@@ -57,7 +59,7 @@ class AnalysisConfig:
     alpha: float = 0.05
     shapiro_max: int = 5000
     qq_points: int = 400
-    z_values: tuple[float, ...] = (0.674, 1.282, 1.645)
+    z_values: tuple[float, ...] = (0.674, DEFAULT_Z, 1.645)
     top_percents: tuple[float, ...] = (10.0,)
     interpolations: tuple[str, ...] = INTERPOLATIONS
     ablation_images: int = 120
@@ -76,7 +78,7 @@ class AnalysisConfig:
             raise ValueError(f"interpolations: unknown mode {bad[0]!r} (valid: {', '.join(INTERPOLATIONS)})")
         if "bicubic" not in self.interpolations:
             raise ValueError("interpolations must include bicubic (the paper's choice, the reference)")
-        if 1.282 not in self.z_values:
+        if DEFAULT_Z not in self.z_values:
             raise ValueError("z_values must include 1.282 (the paper's choice, the reference)")
         for name in ("threads", "chunk_frames", "se_vectors", "image_count", "batch_size", "shapiro_max",
                      "qq_points", "ablation_images", "image_steps", "av_clips", "clip_frames", "av_steps",

@@ -8,9 +8,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy import stats
 
+from ..constants import DEFAULT_Z, MODALITIES
 from .ablation_summary import METRIC_LABELS
 from .attention import ordered_categories
-from .av_pass import MODALITIES
 from .report import new_figure
 from .se_stats import exact_top_count, kept_channel_counts, standardise
 
@@ -82,7 +82,7 @@ def se_histograms_figure(sources: dict[str, np.ndarray], bins: int = 60) -> Figu
         ax.hist(standardise(np.asarray(vectors, dtype=np.float64)).ravel(), bins=bins, range=(-4, 4), density=True,
                 color="tab:blue", alpha=0.6)
         ax.plot(grid, stats.norm.pdf(grid), color="black", lw=1)
-        ax.axvline(1.282, color="tab:red", lw=0.8, ls="--")
+        ax.axvline(DEFAULT_Z, color="tab:red", lw=0.8, ls="--")
         ax.set_title(f"{name} ({len(vectors)} x {vectors.shape[1]})", fontsize=8)
         ax.tick_params(labelsize=7)
     figure.tight_layout()
@@ -108,7 +108,7 @@ def qq_figure(statistics: dict[str, dict[str, Any]]) -> Figure:
     return figure
 
 
-def kept_figure(sources: dict[str, np.ndarray], z: float = 1.282, percent: float = 10.0) -> Figure:
+def kept_figure(sources: dict[str, np.ndarray], z: float = DEFAULT_Z, percent: float = 10.0) -> Figure:
     """Per source: histogram of the channels kept by z, with the exact top-``percent`` count marked."""
     figure, cols = _grid(len(sources))
     for i, (name, vectors) in enumerate(sources.items()):
@@ -143,6 +143,6 @@ def ablation_figure(table: Sequence[dict[str, Any]], source: str) -> Figure:
         better = "higher" if rows[0]["higher_is_better"] else "lower"
         ax.set_title(f"{group}: {METRIC_LABELS.get(metric, metric)} ({better} better)", fontsize=7)
         ax.tick_params(axis="x", labelsize=7)
-    figure.suptitle(f"{source}: difference to z=1.282/bicubic (95% paired bootstrap)", fontsize=9)
+    figure.suptitle(f"{source}: difference to z={DEFAULT_Z:g}/bicubic (95% paired bootstrap)", fontsize=9)
     figure.tight_layout()
     return figure

@@ -25,6 +25,7 @@ from scipy import stats
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Subset
 
+from ..constants import DEFAULT_Z
 from ..explain.se_explainer import find_se_block
 from ..explain.se_maps import select_channels
 from ..se.capture import SECapture
@@ -101,7 +102,7 @@ def tail_shares(z_scores: np.ndarray, z_values: tuple[float, ...]) -> dict[str, 
 
 def kept_channel_counts(vectors: np.ndarray, z: float | None = None, top_percent: float | None = None) -> np.ndarray:
     """Channels kept per vector by ``select_channels`` (threshold ``z`` or exact ``top_percent``): (N,) ints."""
-    kept, _ = select_channels(torch.from_numpy(np.ascontiguousarray(vectors)), z=z if z is not None else 1.282,
+    kept, _ = select_channels(torch.from_numpy(np.ascontiguousarray(vectors)), z=z if z is not None else DEFAULT_Z,
                               top_percent=top_percent)
     return kept.sum(dim=1).numpy().astype(np.int64)
 
@@ -200,7 +201,7 @@ def se_conclusions(statistics: dict[str, dict[str, Any]], alpha: float) -> list[
     """Sentences answering "are SE values normal?" and "does z = 1.282 keep 10%?" from the numbers."""
     lines = []
     for name, s in statistics.items():
-        pv, k = s["per_vector"], s["kept"].get("1.282")
+        pv, k = s["per_vector"], s["kept"].get(f"{DEFAULT_Z:g}")
         if pv["shapiro_rejected"] is None:
             lines.append(f"{name}: all {pv['vectors']} SE vectors are constant (every channel gated alike): the "
                          "threshold cannot separate channels, so only the largest is kept.")

@@ -13,15 +13,15 @@ import click
 @click.option("--holdout-videos", multiple=True, type=click.Path(exists=True),
               help="Videos used only for the agreement log, never for training.")
 @click.option("--weights", type=click.Path(dir_okay=False), default=None, help="The published weights file.")
-@click.option("--steps", type=click.IntRange(min=1), default=300, show_default=True)
-@click.option("--clips-per-step", type=click.IntRange(min=1), default=4, show_default=True)
-@click.option("--lr", type=float, default=3e-3, show_default=True)
-@click.option("--sparsity-weight", type=click.FloatRange(min=0.0), default=0.02, show_default=True,
+@click.option("--steps", type=click.IntRange(min=1), default=80, show_default=True)
+@click.option("--clips-per-step", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option("--lr", type=float, default=1e-2, show_default=True)
+@click.option("--sparsity-weight", type=click.FloatRange(min=0.0), default=1.0, show_default=True,
               help="Weight of the gate sparsity loss (mean gate of every SE block).")
-@click.option("--face-variants", type=click.IntRange(min=1), default=3, show_default=True,
+@click.option("--face-variants", type=click.IntRange(min=1), default=2, show_default=True,
               help="Versions of each track's crops (as is + augmented) whose encoder maps are computed once.")
-@click.option("--eval-every", type=click.IntRange(min=1), default=50, show_default=True)
-@click.option("--checkpoint-every", type=click.IntRange(min=1), default=25, show_default=True)
+@click.option("--eval-every", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--checkpoint-every", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def command(pretrained, videos, run_dir, holdout_videos, weights, steps, clips_per_step, lr, sparsity_weight,

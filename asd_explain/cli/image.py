@@ -6,6 +6,7 @@ import json
 import click
 
 from ..config import ConfigError, config_from_dict, config_to_dict, load_config
+from ..constants import DEFAULT_Z
 from ..image.datasets import DATASETS
 from ..image.models import ARCHS
 
@@ -87,7 +88,7 @@ def evaluate_cmd(checkpoint, split, count, root, device, out) -> None:
 @click.option("--count", type=int, help="Explain only the first COUNT images (default: the whole split).")
 @click.option("--grid", "grid_count", type=int, default=16, show_default=True, help="Images in the PNG grid.")
 @click.option("--root", help="Where the dataset lives, if not where it was trained.")
-@click.option("--z", type=float, default=1.282, show_default=True, help="Threshold mean + z*std on s.")
+@click.option("--z", type=float, default=DEFAULT_Z, show_default=True, help="Threshold mean + z*std on s.")
 @click.option("--top-percent", type=float, help="Keep exactly this top percentage of channels instead.")
 @click.option("--interpolation", type=click.Choice(["bicubic", "bilinear", "nearest"]), default="bicubic",
               show_default=True)

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 import torchaudio.functional as taf
 
-from .store import SAMPLE_RATE_HZ
+from ..constants import SAMPLE_RATE_HZ
 
 FEATURES = ("logmel", "mfcc")
 AUDIO_FRAMES_PER_VIDEO_FRAME = 4

@@ -27,31 +27,37 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, get_worker_info
 
+from ..constants import GREY_MEAN, GREY_STD, IMAGENET_MEAN, IMAGENET_STD, MODALITIES, SAMPLE_RATE_HZ
 from .audio_features import AUDIO_FRAMES_PER_VIDEO_FRAME, AudioFeatureConfig, audio_features
 from .augment import augment_frames, choose_blank, maybe_mix_audio, random_shift
-from .store import MODALITIES, TrackStore
+from .store import TrackStore
 
-GREY_MEAN, GREY_STD = 0.4161, 0.1688
-RGB_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
-RGB_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+RGB_MEAN = np.array(IMAGENET_MEAN, dtype=np.float32)
+RGB_STD = np.array(IMAGENET_STD, dtype=np.float32)
 
 
 _SCALES = np.concatenate([[1.0 / (255.0 * GREY_STD)], 1.0 / (255.0 * RGB_STD)]).astype(np.float32)
 _SHIFTS = np.concatenate([[-GREY_MEAN / GREY_STD], -RGB_MEAN / RGB_STD]).astype(np.float32)
 
 
-def normalise_frames(frames: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+def normalise_frames(frames: np.ndarray, out: np.ndarray | None = None, *, grey_mean: float = GREY_MEAN,
+                     grey_std: float = GREY_STD) -> np.ndarray:
     """``(T, H, W)`` grey or ``(T, H, W, 3)`` RGB uint8 -> ``(T, C, H, W) float32`` normalised
-    (``x * scale + shift`` per channel, written into ``out`` when given)."""
+    (``x * scale + shift`` per channel, written into ``out`` when given); grey uses ``grey_mean`` /
+    ``grey_std`` (a checkpoint's ``Preprocessing``), RGB the ImageNet statistics."""
     grey = frames.ndim == 3
+    scales, shifts = _SCALES, _SHIFTS
+    if grey and (grey_mean, grey_std) != (GREY_MEAN, GREY_STD):
+        scales = np.array([1.0 / (255.0 * grey_std)], dtype=np.float32)
+        shifts = np.array([-grey_mean / grey_std], dtype=np.float32)
     shape = (frames.shape[0], 1 if grey else 3, frames.shape[1], frames.shape[2])
     out = np.empty(shape, np.float32) if out is None else out
     for channel in range(shape[1]):
         source = frames if grey else frames[..., channel]
         target = out[:, channel]
         k = 0 if grey else channel + 1
-        np.multiply(source, _SCALES[k], out=target, casting="unsafe")
-        target += _SHIFTS[k]
+        np.multiply(source, scales[k], out=target, casting="unsafe")
+        target += shifts[k]
     return out
 
 
@@ -62,7 +68,8 @@ class TrackDataset(Dataset):
                  audio_feature: str = "logmel", n_mels: int = 40, augment: bool = False,
                  modalities: Sequence[str] = MODALITIES, seed: int = 0, modality_dropout: float = 0.0,
                  dropout_modalities: Sequence[str] | None = None, augment_audio: bool = True,
-                 shift_px: int = 0) -> None:
+                 shift_px: int = 0, sample_rate_hz: int = SAMPLE_RATE_HZ,
+                 grey_norm: tuple[float, float] = (GREY_MEAN, GREY_STD)) -> None:
         self.store = store if isinstance(store, TrackStore) else TrackStore(store)
         unknown = [m for m in modalities if m not in MODALITIES]
         if unknown:
@@ -79,7 +86,8 @@ class TrackDataset(Dataset):
             raise ValueError(f"cannot drop {foreign[0]!r}: not among the loaded modalities {list(self.modalities)}")
         self.modality_dropout = float(modality_dropout)
         self.dropout_modalities = candidates
-        self.audio_config = AudioFeatureConfig(kind=audio_feature, n_mels=n_mels)
+        self.audio_config = AudioFeatureConfig(kind=audio_feature, n_mels=n_mels, sample_rate_hz=sample_rate_hz)
+        self.grey_norm = (float(grey_norm[0]), float(grey_norm[1]))
         self.augment = augment
         self.augment_audio = augment_audio
         if shift_px < 0:
@@ -89,6 +97,10 @@ class TrackDataset(Dataset):
         self.clip_frames = clip_frames
         self.lengths = self.store.lengths
         self.clips = self._fixed_clips(clip_frames) if clip_frames else None
+
+    def collate(self, items: list[dict[str, Any]]) -> dict[str, Any]:
+        """``collate`` with this dataset's grey normalisation (the DataLoader's ``collate_fn``)."""
+        return collate(items, self.grey_norm)
 
     def _fixed_clips(self, clip_frames: int) -> np.ndarray:
         """``(n, 3)`` (track, start, n_frames): consecutive clips of each track; a short track is one clip."""
@@ -171,7 +183,8 @@ def _pad_stack(arrays: list[np.ndarray], length: int, dtype: torch.dtype, fill: 
     return out
 
 
-def _stack_frames(frames: list[np.ndarray], length: int, blank: Sequence[bool] | None = None) -> torch.Tensor:
+def _stack_frames(frames: list[np.ndarray], length: int, blank: Sequence[bool] | None = None,
+                  grey_norm: tuple[float, float] = (GREY_MEAN, GREY_STD)) -> torch.Tensor:
     """uint8 ``(T_i, H, W[, 3])`` crops -> normalised ``(B, length, C, H, W) float32``, zero padding;
     items with ``blank[i]`` are all 0 (the normalisation mean)."""
     first = frames[0]
@@ -182,14 +195,15 @@ def _stack_frames(frames: list[np.ndarray], length: int, blank: Sequence[bool] |
         if blank is not None and blank[i]:
             view[i] = 0.0
             continue
-        normalise_frames(array, out=view[i, :len(array)])
+        normalise_frames(array, out=view[i, :len(array)], grey_mean=grey_norm[0], grey_std=grey_norm[1])
         view[i, len(array):] = 0.0
     return out
 
 
-def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
+def collate(items: list[dict[str, Any]], grey_norm: tuple[float, float] = (GREY_MEAN, GREY_STD)) -> dict[str, Any]:
     """Pad items to the longest (T frames, 4T audio frames) and stack into the batch dict (module doc);
-    face/body crops are normalised here, once, straight into the batch tensors."""
+    face/body crops are normalised here, once, straight into the batch tensors (grey crops with
+    ``grey_norm`` = (mean, std); ``TrackDataset.collate`` passes its own)."""
     length = max(len(item["labels"]) for item in items)
     batch: dict[str, Any] = {
         "labels": _pad_stack([item["labels"] for item in items], length, torch.int64),
@@ -208,7 +222,7 @@ def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
     for name in ("face", "body"):
         if name in items[0]:
             batch[name] = _stack_frames([item[name] for item in items], length,
-                                        None if blanked is None else blanked[name].tolist())
+                                        None if blanked is None else blanked[name].tolist(), grey_norm)
     if "audio" in items[0]:
         batch["audio"] = _pad_stack([item["audio"] for item in items], AUDIO_FRAMES_PER_VIDEO_FRAME * length,
                                     torch.float32)

@@ -30,6 +30,8 @@ from functools import lru_cache
 import numpy as np
 import torch
 
+from ..constants import SAMPLE_RATE_HZ
+
 _EPS = float(np.finfo(float).eps)
 
 
@@ -37,7 +39,7 @@ _EPS = float(np.finfo(float).eps)
 class PsfMfccConfig:
     """python_speech_features' ``mfcc`` arguments as the authors call it (``winlen``/``winstep`` in s)."""
 
-    sample_rate_hz: int = 16000
+    sample_rate_hz: int = SAMPLE_RATE_HZ
     window_s: float = 0.025
     hop_s: float = 0.010
     n_ceps: int = 13
@@ -71,7 +73,7 @@ def psf_frame_count(n_samples: int, config: PsfMfccConfig = AUTHORS_MFCC) -> int
 
 
 @lru_cache(maxsize=8)
-def psf_filterbank(n_filters: int = 26, n_fft: int = 512, sample_rate_hz: int = 16000) -> np.ndarray:
+def psf_filterbank(n_filters: int = 26, n_fft: int = 512, sample_rate_hz: int = SAMPLE_RATE_HZ) -> np.ndarray:
     """``(n_filters, n_fft // 2 + 1)`` triangular mel filters on FFT bins, edges rounded down to a bin."""
     top_mel = 2595.0 * np.log10(1.0 + (sample_rate_hz / 2) / 700.0)
     mels = np.linspace(0.0, top_mel, n_filters + 2)

@@ -26,16 +26,15 @@ from typing import Any
 import numpy as np
 
 from ..atomic import atomic_write
+from ..constants import MODALITIES, SAMPLE_RATE_HZ
 from .image_codec import decode_images
 from .track_file import TrackFile, TrackFileError
 
 STORE_FORMAT_VERSION = 1
-SAMPLE_RATE_HZ = 16000
 MANIFEST_NAME = "manifest.json"
 INDEX_DIR = "index"
 TRACKS_DIR = "tracks"
 REPORTS_DIR = "reports"
-MODALITIES = ("face", "body", "audio")
 
 
 class StoreError(ValueError):

@@ -46,19 +46,19 @@ class DistillConfig:
     """
 
     pretrained: str = "light-asd"
-    steps: int = 300
-    clips_per_step: int = 4
+    steps: int = 80
+    clips_per_step: int = 2
     clip_s: tuple[float, float] = (1.0, 6.0)
-    lr: float = 3e-3
-    sparsity_weight: float = 0.02
+    lr: float = 1e-2
+    sparsity_weight: float = 1.0
     sparsity_blocks: tuple[str, ...] = ("face", "audio", "fusion")
     se_reduction: int = 16
     audio_squeeze: str = "frame"
     holdout_fraction: float = 0.2
-    eval_every: int = 50
-    checkpoint_every: int = 25
+    eval_every: int = 20
+    checkpoint_every: int = 10
     eval_clips: int = 8
     seed: int = 0
     min_track_s: float = 1.0
-    face_variants: int = 3
+    face_variants: int = 2
     augment: AugmentConfig = AugmentConfig()

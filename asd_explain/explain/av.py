@@ -18,8 +18,10 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 
-from ..data.audio_features import AUDIO_FRAMES_PER_VIDEO_FRAME, AudioFeatureConfig, audio_features
-from ..data.dataset import normalise_frames
+from ..constants import MODALITIES
+from ..constants import VISUAL_MODALITIES as VISUAL
+from ..data.audio_features import AUDIO_FRAMES_PER_VIDEO_FRAME, audio_features
+from ..data.preprocessing import model_preprocessing
 from ..models.asd_model import ASDModel
 from .av_se import SEAVExplainer, resize_maps
 from .av_track import BlockStats, TrackExplanation, join_explanations, track_explanations
@@ -27,8 +29,6 @@ from .base import Explainer
 from .map_settings import MapSettings
 from .references import MAP_REFERENCES
 
-VISUAL = ("face", "body")
-MODALITIES = ("audio", "face", "body")
 REFERENCES = tuple(MAP_REFERENCES)
 
 __all__ = ["BlockStats", "MapSettings", "TrackExplanation", "batch_frames", "explain_av_batch", "explain_track_arrays",
@@ -51,10 +51,11 @@ def track_batch(model: ASDModel, *, face: np.ndarray | None = None, body: np.nda
 
     face / body: uint8 crops (T, H, W) grey or (T, H, W, 3) RGB; audio: (N,) int16 (or float in [-1, 1])
     at 16 kHz starting half a frame before ``timestamps_s[0]``; timestamps_s: (T,) seconds. Only the
-    model's modalities are needed. Features follow the model config (log-mel with ``n_audio_features``
-    bands, or 13 MFCC).
+    model's modalities are needed. Normalisation and audio features follow the model's preprocessing (the
+    checkpoint's, ``data.preprocessing.model_preprocessing``).
     """
     config = model.config
+    prep = model_preprocessing(model)
     n = len(timestamps_s)
     times = torch.tensor(np.asarray(timestamps_s, dtype=np.float64))[None]
     batch: dict[str, Any] = {"entity_ids": [entity_id], "timestamps_s": times,
@@ -68,13 +69,12 @@ def track_batch(model: ASDModel, *, face: np.ndarray | None = None, body: np.nda
             if frames is None or len(frames) != n:
                 raise ValueError(f"the model needs {name} crops for all {n} frames, got "
                                  f"{None if frames is None else len(frames)}")
-            batch[name] = torch.from_numpy(normalise_frames(np.ascontiguousarray(frames)))[None]
+            batch[name] = torch.from_numpy(prep.normalise(np.ascontiguousarray(frames)))[None]
     if "audio" in config.modalities:
         if audio is None:
             raise ValueError("the model needs the track's audio (16 kHz samples)")
-        feature = AudioFeatureConfig(kind=config.audio_feature,
-                                     n_mels=config.n_audio_features if config.audio_feature == "logmel" else 40)
-        batch["audio"] = torch.from_numpy(audio_features(audio, np.asarray(timestamps_s), fps, feature))[None]
+        batch["audio"] = torch.from_numpy(audio_features(audio, np.asarray(timestamps_s), fps,
+                                                         prep.audio_config()))[None]
     if device is not None:
         batch = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
     return batch

@@ -30,12 +30,11 @@ from pytorch_grad_cam import FullGrad
 from pytorch_grad_cam.utils.image import scale_accross_batch_and_channels
 from torch import nn
 
+from ..constants import VISUAL_MODALITIES as VISUAL
 from ..models.asd_model import ASDModel
 from ..models.blocks import TemporalConv, sequences_as_frames
 from .base import Explainer, Explanation, Target
 from .baselines import GRAD_CAM_METHODS, GradCamExplainer
-
-VISUAL = ("face", "body")
 
 
 class ModalityView(nn.Module):

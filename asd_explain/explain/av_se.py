@@ -29,6 +29,7 @@ from typing import Any, Mapping, Sequence
 import torch
 import torch.nn.functional as F
 
+from ..constants import VISUAL_MODALITIES as VISUAL
 from ..models.asd_model import model_inputs
 from ..models.heads import speaking_probability
 from ..se.capture import SECapture
@@ -37,8 +38,6 @@ from .importance import fusion_layout, kept_channel_share, occlusion_importance,
 from .map_settings import MapSettings
 from .references import BlockMaps, reference_maps
 from .se_maps import Interpolation, select_channels
-
-VISUAL = ("face", "body")
 
 
 @dataclass

@@ -8,6 +8,7 @@ from typing import Any, Sequence
 import numpy as np
 from tqdm import tqdm
 
+from ..constants import MODALITIES
 from ..data.store import TrackStore
 from ..models.asd_model import ASDModel
 from .av import explain_track_arrays
@@ -33,7 +34,7 @@ def explain_store_tracks(model: ASDModel, store: TrackStore, entity_ids: Sequenc
     files for each into ``out_dir``; returns their paths, in ``entity_ids`` order."""
     check_entities(store, entity_ids)
     settings = settings or MapSettings()
-    names = tuple(m for m in ("face", "body", "audio") if m in model.modalities)
+    names = tuple(m for m in MODALITIES if m in model.modalities)
     written = []
     for entity_id in tqdm(entity_ids, desc="explain tracks", unit="track", disable=not progress):
         track = store.read(entity_id, modalities=names)

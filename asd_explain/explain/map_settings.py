@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from ..constants import MODALITIES
 from .references import MAP_REFERENCES
 from .se_maps import DEFAULT_Z
 
-MAP_MODALITIES = ("audio", "face", "body")
+MAP_MODALITIES = MODALITIES
 NORMALIZE = ("frame", "track")
 INTERPOLATIONS = ("bicubic", "bilinear", "nearest")
 

@@ -18,9 +18,10 @@ from typing import Literal, Sequence
 import torch
 import torch.nn.functional as F
 
+from ..constants import DEFAULT_Z
+
 Interpolation = Literal["bicubic", "bilinear", "nearest"]
 Normalize = Literal["sample", "frame", "none"]
-DEFAULT_Z = 1.282
 
 
 @dataclass

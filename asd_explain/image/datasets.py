@@ -21,11 +21,10 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from ..constants import IMAGENET_MEAN, IMAGENET_STD
 from .shapes import CLASSES as SHAPE_CLASSES
 from .shapes import make_shapes_sample
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 DATASETS = ("shapes", "cifar10", "cifar100", "celeba", "folder")
 
 

@@ -241,11 +241,13 @@ class _AudioTimeline:
         self.length += len(samples)
 
 
-def track_audio(audio: np.ndarray, audio_t0_s: float, timestamps_s: np.ndarray, fps: float) -> np.ndarray:
-    """``(N,) int16`` audio of a track: sample 0 at ``timestamps_s[0] - 0.5 / fps`` (zeros where none)."""
+def track_audio(audio: np.ndarray, audio_t0_s: float, timestamps_s: np.ndarray, fps: float,
+                sample_rate_hz: int = SAMPLE_RATE_HZ) -> np.ndarray:
+    """``(N,) int16`` audio of a track (``audio`` float at ``sample_rate_hz`` with sample 0 at ``audio_t0_s``):
+    sample 0 at ``timestamps_s[0] - 0.5 / fps`` (zeros where none)."""
     start_s = float(timestamps_s[0]) - 0.5 / fps
-    length = int(round((float(timestamps_s[-1]) - float(timestamps_s[0]) + 1.0 / fps) * SAMPLE_RATE_HZ))
-    first = int(round((start_s - audio_t0_s) * SAMPLE_RATE_HZ))
+    length = int(round((float(timestamps_s[-1]) - float(timestamps_s[0]) + 1.0 / fps) * sample_rate_hz))
+    first = int(round((start_s - audio_t0_s) * sample_rate_hz))
     out = np.zeros(length, dtype=np.float32)
     lo, hi = max(first, 0), min(first + length, len(audio))
     if hi > lo:

@@ -54,6 +54,7 @@ class ASDModel(nn.Module):
         self.aux_heads = nn.ModuleDict({
             m: FrameHead(config.embed_dim, config.num_classes, config.dropout) for m in self.modalities
         }) if config.aux_heads else None
+        self.preprocessing: Any = None  # a checkpoint's data.preprocessing.Preprocessing (set by load_model)
 
     # ---- per-modality stages -------------------------------------------------------------------
     def forward_face(self, face: torch.Tensor) -> torch.Tensor:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-MODALITY_ORDER = ("audio", "face", "body")
-VISUAL_MODALITIES = ("face", "body")
+from ..constants import MODALITIES
+
+MODALITY_ORDER = MODALITIES  # the fusion order [audio | face | body], part of every checkpoint
 AUDIO_FEATURES = ("logmel", "mfcc")
 TEMPORAL_MODELS = ("gru", "attention", "conv", "none")
 SQUEEZES = ("sample", "frame")

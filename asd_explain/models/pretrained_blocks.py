@@ -16,6 +16,7 @@ from typing import Callable
 import torch
 from torch import nn
 
+from ..constants import GREY_MEAN, GREY_STD, SAMPLE_RATE_HZ
 from ..se.block import Squeeze, SqueezeExcite
 
 BlockFactory = Callable[[int, int, bool], nn.Module]  # (in_channels, out_channels, downsample) -> block
@@ -27,10 +28,10 @@ class Preprocessing:
 
     colour: str = "grey"
     face_size_px: int = 112
-    pixel_mean: float = 0.4161
-    pixel_std: float = 0.1688
+    pixel_mean: float = GREY_MEAN
+    pixel_std: float = GREY_STD
     fps: float = 25.0
-    sample_rate_hz: int = 16000
+    sample_rate_hz: int = SAMPLE_RATE_HZ
     audio_feature: str = "mfcc_psf"  # python_speech_features.mfcc(signal, 16000, numcep=13, 0.025, 0.010)
     n_mfcc: int = 13
     mfcc_window_s: float = 0.025

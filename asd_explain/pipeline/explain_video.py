@@ -23,7 +23,9 @@ import pandas as pd
 import torch
 
 from ..config import atomic_write_text
+from ..constants import SAMPLE_RATE_HZ
 from ..data.audio_features import AudioFeatureConfig, audio_features
+from ..data.preprocessing import model_preprocessing
 from ..explain.av import explain_tracks
 from ..explain.av_explainers import build_av_explainer
 from ..explain.importance import track_importance
@@ -38,8 +40,6 @@ from .frame_range import FrameRange
 from .inputs import CropSettings, collect_inputs, entity_id_for
 from .render_video import TrackResult, render_video
 from .tracks_source import csv_face_tracks, detect_face_tracks
-
-SAMPLE_RATE_HZ = 16000
 
 
 @dataclass
@@ -79,8 +79,8 @@ def explain_video(video: str | Path, checkpoint: str | Path, out_dir: str | Path
         frames = FrameRange(frames, opts.start_s, opts.end_s)
     video_id = opts.video_id or video.stem
     model, ckpt = load_model(checkpoint, resolve_device(opts.device))
-    prep = ckpt.get("preprocessing") or {}
-    settings = CropSettings.from_preprocessing(prep, "body" in model.modalities)
+    prep = model_preprocessing(model)  # the checkpoint's: crops, normalisation, audio features, sample rate
+    settings = CropSettings.from_preprocessing(prep.to_dict(), "body" in model.modalities)
     notes: list[str] = []
     clock = _StageClock()
     if opts.audio_file:
@@ -88,7 +88,7 @@ def explain_video(video: str | Path, checkpoint: str | Path, out_dir: str | Path
         notes.append(f"audio from {opts.audio_file} (the video's own audio track is "
                      f"{'ignored' if video_audio.has_audio else 'absent'})")
     audio16, audio_t0, original_audio, audio_lost_s = _soundtrack(Path(opts.audio_file or video), streams, frames,
-                                                                  notes)
+                                                                  notes, prep.sample_rate_hz)
     clock.lap("audio")
     if opts.boxes_csv:
         tracks, entity_ids, issues = csv_face_tracks(opts.boxes_csv, video_id, frames.frame_times_s, frames.fps,
@@ -103,7 +103,8 @@ def explain_video(video: str | Path, checkpoint: str | Path, out_dir: str | Path
     clock.lap("tracks")
     if not tracks:
         notes.append("no face found: nothing to score; the output video shows the input unchanged")
-    inputs = collect_inputs(frames, tracks, entity_ids, settings, audio16, audio_t0, progress=opts.progress)
+    inputs = collect_inputs(frames, tracks, entity_ids, settings, audio16, audio_t0, progress=opts.progress,
+                            sample_rate_hz=prep.sample_rate_hz)
     clock.lap("crops")
     explanations = explain_tracks(
         model, [{"face": t.face, "body": t.body, "audio": t.audio, "timestamps_s": t.timestamps_s, "fps": frames.fps,
@@ -119,7 +120,7 @@ def explain_video(video: str | Path, checkpoint: str | Path, out_dir: str | Path
     outputs = {"scores_csv": str(out / "scores.csv"), "summary_json": str(out / "summary.json")}
     if opts.render:
         outputs["video"] = str(_render(frames, results, out / f"{video_id}_explained.mp4", video, audio16,
-                                       original_audio, notes, opts))
+                                       original_audio, notes, opts, prep.sample_rate_hz))
         if explanations:
             outputs["summary_png"] = str(_summary_sheet(out, explanations, inputs))
         clock.lap("render")
@@ -152,22 +153,22 @@ class _StageClock:
         self._last = now
 
 
-def _soundtrack(video: Path, streams, frames, notes: list[str]):
-    """(16 kHz mono float32, time of its sample 0, (original-rate audio, rate) or None, seconds of audio lost
-    to damaged packets - silence at their place, said in ``notes``).
+def _soundtrack(video: Path, streams, frames, notes: list[str], rate_hz: int = SAMPLE_RATE_HZ):
+    """(mono float32 at ``rate_hz`` (the checkpoint's sample rate), time of its sample 0, (original-rate
+    audio, rate) or None, seconds of audio lost to damaged packets - silence at their place, said in ``notes``).
 
     The original-rate audio starts at the first frame shown (time 0, or a range's first frame); a range
-    decodes its audio from a seek, and its 16 kHz audio starts at the range's first frame too.
+    decodes its audio from a seek, and its ``rate_hz`` audio starts at the range's first frame too.
     """
     ranged = isinstance(frames, FrameRange)
     origin = frames.origin_s if ranged else 0.0
     end = float(frames.frame_times_s[-1]) + 1.0 / frames.fps
-    silence = np.zeros(int((end - origin) * SAMPLE_RATE_HZ) + SAMPLE_RATE_HZ, np.float32), origin, None, 0.0
+    silence = np.zeros(int((end - origin) * rate_hz) + rate_hz, np.float32), origin, None, 0.0
     if not streams.has_audio:
         notes.append("no audio track: the audio stream was scored as silence")
         return silence
     try:
-        decoded = decode_audio_checked(video, origin, end + 1.0, streams.video_start_s, SAMPLE_RATE_HZ, seek=ranged)
+        decoded = decode_audio_checked(video, origin, end + 1.0, streams.video_start_s, rate_hz, seek=ranged)
         original = decode_audio_checked(video, origin, end + 1.0, streams.video_start_s, streams.audio_rate_hz,
                                         seek=ranged)
     except MediaError as err:
@@ -177,7 +178,7 @@ def _soundtrack(video: Path, streams, frames, notes: list[str]):
         notes.append(f"audio: {decoded.note()}")
     audio16, t0, original = decoded.samples, decoded.t0_s, (original.samples, original.t0_s)
     if ranged:
-        audio16, t0 = _starting_at(audio16, t0, origin, SAMPLE_RATE_HZ), origin
+        audio16, t0 = _starting_at(audio16, t0, origin, rate_hz), origin
     aligned = _starting_at(original[0], original[1], origin, streams.audio_rate_hz)
     return audio16, t0, (aligned, streams.audio_rate_hz), decoded.lost_s
 
@@ -201,9 +202,11 @@ def _starting_at(samples: np.ndarray, t0_s: float, origin_s: float, rate_hz: int
     return np.concatenate([np.zeros(shift, np.float32), samples]) if shift > 0 else samples[-shift:]
 
 
-def _render(frames, results, path: Path, video: Path, audio16, original_audio, notes, opts) -> Path:
+def _render(frames, results, path: Path, video: Path, audio16, original_audio, notes, opts,
+            rate_hz: int = SAMPLE_RATE_HZ) -> Path:
     timeline = np.arange(len(frames)) / frames.fps
-    logmel = audio_features(audio16.astype(np.float32), timeline, frames.fps, AudioFeatureConfig(kind="logmel"))
+    logmel = audio_features(audio16.astype(np.float32), timeline, frames.fps,
+                            AudioFeatureConfig(kind="logmel", sample_rate_hz=rate_hz))
     with open_av(video) as container:
         rate = container.streams.video[0].average_rate or container.streams.video[0].guessed_rate
     fps = Fraction(rate) if rate else Fraction(frames.fps).limit_denominator(1001)

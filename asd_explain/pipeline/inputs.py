@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from ..constants import SAMPLE_RATE_HZ
 from ..media.crops import BodyFromFace, FrameCrops
 from ..media.decode import track_audio
 from .track import FaceTrack
@@ -72,7 +73,8 @@ def entity_id_for(video_id: str, track: FaceTrack, frame_times_s: np.ndarray) ->
 
 
 def collect_inputs(frames, tracks: list[FaceTrack], entity_ids: list[str], settings: CropSettings,
-                   audio: np.ndarray, audio_t0_s: float, *, progress: bool = True) -> list[TrackInputs]:
+                   audio: np.ndarray, audio_t0_s: float, *, progress: bool = True,
+                   sample_rate_hz: int = SAMPLE_RATE_HZ) -> list[TrackInputs]:
     """Decode the frames the tracks need once, in order, and cut every crop from them (a frame that
     cannot be decoded repeats the track's previous crop)."""
     width, height = frames.width, frames.height
@@ -106,6 +108,6 @@ def collect_inputs(frames, tracks: list[FaceTrack], entity_ids: list[str], setti
         timestamps = frames.frame_times_s[track.frames].astype(np.float64)
         out.append(TrackInputs(
             entity_ids[k], track.frames, timestamps, face_boxes[k], body_boxes[k], faces[k], bodies[k],
-            track_audio(audio, audio_t0_s, timestamps, frames.fps),
+            track_audio(audio, audio_t0_s, timestamps, frames.fps, sample_rate_hz),
         ))
     return out

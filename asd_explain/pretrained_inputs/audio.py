@@ -17,9 +17,10 @@ from pathlib import Path
 import av
 import numpy as np
 
+from ..constants import SAMPLE_RATE_HZ
 from ..media.decode import open_av
 
-AUTHORS_SAMPLE_RATE_HZ = 16000
+AUTHORS_SAMPLE_RATE_HZ = SAMPLE_RATE_HZ  # the authors' demo resamples to 16 kHz, the toolkit's rate
 
 
 class AudioDecodeError(Exception):

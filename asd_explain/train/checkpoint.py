@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import random
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ import torch
 from .._version import __version__
 from ..atomic import atomic_write
 from ..config import ConfigError, config_from_dict, config_to_dict
+from ..data.preprocessing import Preprocessing
 from ..models.asd_model import ARCHITECTURE, ASDModel
 from ..models.config import ModelConfig
 from ..models.pretrained import PUBLISHED, build_published
@@ -37,28 +37,6 @@ CHECKPOINT_FORMAT = "asd_explain.checkpoint/1"
 
 class CheckpointError(ValueError):
     """A checkpoint that cannot be used here; the message is one line naming the file."""
-
-
-@dataclass
-class Preprocessing:
-    """How a model's inputs were made; travels with every checkpoint so inference can redo it.
-
-    Units: sizes in pixels, rates in Hz. ``fps_policy``: "native" (labelled frames at the video's own
-    rate) or "resample:<fps>". ``extra`` keeps any further store metadata (body box source, version...).
-    """
-
-    face_size: int = 112
-    body_size: tuple[int, int] = (112, 112)
-    face_channels: int = 1
-    body_channels: int = 1
-    face_mean: float = 0.4161
-    face_std: float = 0.1688
-    audio_feature: str = "logmel"
-    n_mels: int = 40
-    sample_rate_hz: int = 16000
-    audio_frames_per_video_frame: int = 4
-    fps_policy: str = "native"
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def atomic_torch_save(obj: Any, path: str | os.PathLike) -> Path:
@@ -126,7 +104,8 @@ def restore_rng_state(state: dict[str, Any]) -> None:
 def make_checkpoint(model: ASDModel, *, preprocessing: Preprocessing | dict[str, Any] | None = None,
                     train_config: Any = None, **training_state: Any) -> dict[str, Any]:
     """The checkpoint dict of ``model`` (unwrapped, not DDP) plus optional training state entries."""
-    prep = preprocessing if isinstance(preprocessing, dict) else config_to_dict(preprocessing or Preprocessing())
+    default = Preprocessing.for_model(model.config) if isinstance(model, ASDModel) else Preprocessing()
+    prep = preprocessing if isinstance(preprocessing, dict) else config_to_dict(preprocessing or default)
     checkpoint = {
         "format": CHECKPOINT_FORMAT,
         "architecture": model.architecture,
@@ -180,11 +159,23 @@ def load_model_state(model: ASDModel, state: dict[str, torch.Tensor], path: str 
     model.load_state_dict(state)
 
 
+def preprocessing_of(checkpoint: dict[str, Any], path: str | os.PathLike = "checkpoint") -> Preprocessing:
+    """The Preprocessing stored in a checkpoint (defaults where it has none); CheckpointError when unusable."""
+    try:
+        prep = Preprocessing.from_dict(checkpoint.get("preprocessing"), source=f"{path}: preprocessing")
+        prep.check_inference(f"{path}: preprocessing")
+    except ValueError as err:
+        raise CheckpointError(str(err)) from None
+    return prep
+
+
 def load_model(path: str | os.PathLike, device: str | torch.device = "cpu"
                ) -> tuple[ASDModel | PretrainedASDModel, dict[str, Any]]:
     """Rebuild the model a checkpoint describes and load its weights. Returns (model in eval mode, checkpoint).
 
-    A checkpoint of a fine-tuned published model (``train --init``) rebuilds that architecture."""
+    For an ``ASDModel``, ``model.preprocessing`` is the checkpoint's ``Preprocessing``, which inference follows.
+    A checkpoint of a fine-tuned published model (``train --init``) rebuilds that architecture (which brings
+    its own fixed input preparation)."""
     checkpoint = load_checkpoint(path)
     if checkpoint["architecture"] == ARCHITECTURE:
         model: ASDModel | PretrainedASDModel = ASDModel(model_config_of(checkpoint, path))
@@ -195,4 +186,11 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu"
             raise CheckpointError(str(err)) from None
         model = build_published(config)
     load_model_state(model, checkpoint["model_state"], path)
+    if isinstance(model, ASDModel):
+        model.preprocessing = prep = preprocessing_of(checkpoint, path)
+        features = prep.audio_config()
+        if "audio" in model.modalities and (features.kind, features.n_features) != (
+                model.config.audio_feature, model.config.n_audio_features):
+            raise CheckpointError(f"{path}: preprocessing makes {features.n_features} {features.kind} features but "
+                                  f"the model takes {model.config.n_audio_features} {model.config.audio_feature}")
     return model.to(device).eval(), checkpoint

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..constants import MODALITIES
 from ..models.config import ModelConfig
 
 
@@ -58,7 +59,7 @@ class DataConfig:
             raise ValueError(f"modality_dropout must be in [0, 1], got {self.modality_dropout}")
         if self.shift_px < 0:
             raise ValueError(f"shift_px must be >= 0, got {self.shift_px}")
-        unknown = [m for m in self.dropout_modalities if m not in ("audio", "face", "body")]
+        unknown = [m for m in self.dropout_modalities if m not in MODALITIES]
         if unknown:
             raise ValueError(f"dropout_modalities: unknown modality {unknown[0]!r} (audio, face, body)")
 

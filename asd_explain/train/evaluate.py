@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from .._version import __version__
 from ..config import atomic_write_text
+from ..data.preprocessing import model_preprocessing
 from ..data.store import TrackStore
 from ..metrics.ava_csv import (
     DEFAULT_FILL_SCORE,
@@ -75,11 +76,11 @@ def predict_store(model: ASDModel, store: TrackStore, *, chunk_frames: int = 256
                   num_workers: int = 0, progress: bool = True, source: StoreTrackSource | None = None) -> pd.DataFrame:
     """Score every labelled frame of ``store``: columns entity_id, frame_timestamp, score.
 
-    ``source`` gives the batches (default: ``StoreTrackSource`` of ``model.config``; a published model
-    brings its own input preparation).
+    ``source`` gives the batches (default: ``StoreTrackSource`` of ``model.config`` with the model's
+    preprocessing; a published model brings its own input preparation).
     """
     source = source or StoreTrackSource(store, model.config, chunk_frames=chunk_frames, batch_frames=batch_frames,
-                                        num_workers=num_workers)
+                                        num_workers=num_workers, preprocessing=model_preprocessing(model))
     positions = eval_positions(source.num_batches(), 0, 1)
     batches = tqdm(source.batches(0, positions), total=len(positions), desc="evaluate", disable=not progress,
                    dynamic_ncols=True)

@@ -70,6 +70,10 @@ class PsfAudioDataset(Dataset):
         self.store = faces.store
         self.lengths = faces.lengths
 
+    def collate(self, items: list[dict[str, Any]]) -> dict[str, Any]:
+        """The face dataset's ``collate`` (its crop normalisation; the DataLoader's ``collate_fn``)."""
+        return self.faces.collate(items)
+
     def __len__(self) -> int:
         return len(self.faces)
 

@@ -14,12 +14,13 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from ..data.dataset import TrackDataset, collate
+from ..constants import MODALITIES, SAMPLE_RATE_HZ
+from ..data.dataset import TrackDataset
+from ..data.preprocessing import Preprocessing
 from ..data.sampler import ClipBatchSampler
 from ..data.store import MANIFEST_NAME, StoreError, TrackStore
 from ..models.config import ModelConfig
 from .batches import Batch
-from .checkpoint import Preprocessing
 
 Key = tuple[int, int, int, int]
 
@@ -37,7 +38,7 @@ def resolve_store(root: str | os.PathLike, split: str | None = None) -> Path:
 
 def store_modalities(model_config: ModelConfig) -> tuple[str, ...]:
     """Modalities to read from the store, in the dataset's naming."""
-    return tuple(m for m in ("face", "body", "audio") if m in model_config.modalities)
+    return tuple(m for m in MODALITIES if m in model_config.modalities)
 
 
 def check_store_fits(store: TrackStore, config: ModelConfig) -> None:
@@ -61,6 +62,21 @@ def check_store_fits(store: TrackStore, config: ModelConfig) -> None:
         raise StoreError(f"{store.path}: store has no finished track")
 
 
+def check_store_preprocessing(store: TrackStore, prep: Preprocessing) -> None:
+    """One-line StoreError when the store's crops or audio differ from what a checkpoint was trained on
+    (its audio sample rate; the face crop size when the checkpoint recorded its store's)."""
+    s = store.settings
+    rate = int(s.get("sample_rate_hz", SAMPLE_RATE_HZ))
+    if rate != int(prep.sample_rate_hz):
+        raise StoreError(f"{store.path}: audio at {rate} Hz but the checkpoint's features are at "
+                         f"{prep.sample_rate_hz} Hz")
+    face = [int(v) for v in s.get("face_size", (112, 112))]
+    wanted = [int(v) for v in prep.extra.get("face_size") or face]  # recorded by training on a store
+    if face != wanted:
+        raise StoreError(f"{store.path}: face crops are {face[0]}x{face[1]} but the checkpoint was trained on "
+                         f"{wanted[0]}x{wanted[1]}")
+
+
 def preprocessing_of(store: TrackStore, config: ModelConfig) -> Preprocessing:
     """What a checkpoint trained on ``store`` must carry about its inputs."""
     s = store.settings
@@ -69,7 +85,7 @@ def preprocessing_of(store: TrackStore, config: ModelConfig) -> Preprocessing:
         face_size=int(face_size[0]) if face_size[0] == face_size[1] else face_size[0],
         body_size=tuple(s.get("body_size", (112, 112))), face_channels=config.face_channels,
         body_channels=config.body_channels, audio_feature=config.audio_feature,
-        n_mels=config.n_audio_features, sample_rate_hz=int(s.get("sample_rate_hz", 16000)),
+        n_mels=config.n_audio_features, sample_rate_hz=int(s.get("sample_rate_hz", SAMPLE_RATE_HZ)),
         fps_policy="native",
         extra={"dataset": store.manifest.get("dataset"), "body_source": s.get("body_source"),
                "face_colour": s.get("face_colour"), "body_colour": s.get("body_colour"),
@@ -78,7 +94,11 @@ def preprocessing_of(store: TrackStore, config: ModelConfig) -> Preprocessing:
 
 
 def _dataset(store: TrackStore, config: ModelConfig, *, augment: bool, seed: int, modality_dropout: float = 0.0,
-             dropout_modalities: Sequence[str] = (), augment_audio: bool = True, shift_px: int = 0) -> TrackDataset:
+             dropout_modalities: Sequence[str] = (), augment_audio: bool = True, shift_px: int = 0,
+             preprocessing: Preprocessing | None = None) -> TrackDataset:
+    """The store's dataset for ``config``'s model; normalisation and audio features from ``preprocessing``
+    (a checkpoint's, for inference; default: the toolkit's, as training records them)."""
+    prep = preprocessing or Preprocessing.for_model(config)
     n_mels = config.n_audio_features if config.audio_feature == "logmel" else 40
     modalities = store_modalities(config)
     foreign = [m for m in dropout_modalities if m not in modalities]
@@ -87,7 +107,8 @@ def _dataset(store: TrackStore, config: ModelConfig, *, augment: bool, seed: int
     return TrackDataset(store, audio_feature=config.audio_feature, n_mels=n_mels, augment=augment,
                         modalities=modalities, seed=seed, modality_dropout=modality_dropout,
                         dropout_modalities=tuple(dropout_modalities) or None, augment_audio=augment_audio,
-                        shift_px=shift_px)
+                        shift_px=shift_px, sample_rate_hz=prep.sample_rate_hz,
+                        grey_norm=(prep.face_mean, prep.face_std))
 
 
 class StoreClipSource:
@@ -124,9 +145,12 @@ class StoreTrackSource:
     """
 
     def __init__(self, store: TrackStore, config: ModelConfig, *, chunk_frames: int = 256,
-                 batch_frames: int = 1024, num_workers: int = 0, max_tracks: int = 0) -> None:
+                 batch_frames: int = 1024, num_workers: int = 0, max_tracks: int = 0,
+                 preprocessing: Preprocessing | None = None) -> None:
         check_store_fits(store, config)
-        self.dataset = _dataset(store, config, augment=False, seed=0)
+        if preprocessing is not None:
+            check_store_preprocessing(store, preprocessing)
+        self.dataset = _dataset(store, config, augment=False, seed=0, preprocessing=preprocessing)
         lengths = self.dataset.lengths[:max_tracks] if max_tracks else self.dataset.lengths
         self.keys = evaluation_batches(lengths, chunk_frames, batch_frames)
         self.num_workers = num_workers
@@ -159,6 +183,6 @@ def _load(dataset: TrackDataset, batch_keys: list[list[Key]], num_workers: int) 
     # An own generator: making the iterator must not draw from the global torch RNG (the model's dropout
     # uses it), or a validation, or a resume mid-epoch, would change the training that follows (items are
     # a function of their key, whichever worker builds them, so a fixed seed costs nothing).
-    loader = DataLoader(dataset, batch_sampler=batch_keys, collate_fn=collate, num_workers=num_workers,
+    loader = DataLoader(dataset, batch_sampler=batch_keys, collate_fn=dataset.collate, num_workers=num_workers,
                         persistent_workers=False, generator=torch.Generator().manual_seed(0))
     return iter(loader)

@@ -5,9 +5,10 @@
 with WASD-like categories and, per video, an evidence file (mouth/gesture boxes, mouth opening,
 voice activity). See docs/synth.md.
 """
+from asd_explain.constants import SAMPLE_RATE_HZ
 from asd_explain.data.evidence import load_evidence
 
-from .config import CATEGORIES, FPS_CHOICES, GENERATOR_VERSION, PRESETS, SAMPLE_RATE_HZ
+from .config import CATEGORIES, FPS_CHOICES, GENERATOR_VERSION, PRESETS
 from .corpus import CorpusError, generate_corpus
 
 __all__ = ["CATEGORIES", "FPS_CHOICES", "GENERATOR_VERSION", "PRESETS", "SAMPLE_RATE_HZ", "CorpusError",

@@ -12,7 +12,6 @@ from fractions import Fraction
 import numpy as np
 
 GENERATOR_VERSION = "1.1"  # 1.1: evidence gains voice_mask_mel_100hz (pixels and sound as 1.0)
-SAMPLE_RATE_HZ = 16000
 ACTIVITY_RATE_HZ = 100
 
 CATEGORIES: tuple[str, ...] = ("OC", "SI", "FO", "HVN", "SS")

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from asd_explain.constants import SAMPLE_RATE_HZ
 from asd_explain.data.evidence import load_evidence
 
 from .annotations import annotation_rows, write_merged_csv, write_text_atomic
@@ -29,7 +30,6 @@ from .config import (
     FPS_CHOICES,
     GENERATOR_VERSION,
     PRESETS,
-    SAMPLE_RATE_HZ,
     VideoSpec,
     make_video_specs,
     parse_categories,

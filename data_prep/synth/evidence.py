@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from asd_explain.atomic import atomic_write
+from asd_explain.constants import SAMPLE_RATE_HZ
 
-from .config import SAMPLE_RATE_HZ
 from .plan import VideoPlan
 
 

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy.signal import butter, sosfiltfilt
 
+from asd_explain.constants import SAMPLE_RATE_HZ
 from asd_explain.metrics.ava_ap import average_precision
 
 CROP_W, CROP_H = 24, 12
@@ -98,13 +99,13 @@ def score_video(video_path: Path, rows: pd.DataFrame) -> tuple[np.ndarray, np.nd
 
     reader = decord.VideoReader(str(video_path))
     fps = reader.get_avg_fps()
-    audio = decord.AudioReader(str(video_path), sample_rate=16000, mono=True)[:].asnumpy()[0]
+    audio = decord.AudioReader(str(video_path), sample_rate=SAMPLE_RATE_HZ, mono=True)[:].asnumpy()[0]
     frame_idx = np.clip(np.round(rows["frame_timestamp"].to_numpy() * fps).astype(int), 0, len(reader) - 1)
     used = np.unique(frame_idx)
     frames = reader.get_batch(list(used)).asnumpy()
     pos = np.searchsorted(used, frame_idx)
     times = used / fps
-    env_used = speech_envelope(audio, 16000, times, fps)
+    env_used = speech_envelope(audio, SAMPLE_RATE_HZ, times, fps)
     envelope = env_used[pos]
     audio_score = _smooth(env_used, max(1, int(round(0.3 * fps))))[pos]
     visual, corr, moving = (np.zeros(len(rows)) for _ in range(3))

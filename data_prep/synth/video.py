@@ -10,8 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
+from asd_explain.constants import SAMPLE_RATE_HZ
+
 from .annotations import annotation_rows, entity_id, write_per_video_csv
-from .config import ACTIVITY_RATE_HZ, LABEL_ID, SAMPLE_RATE_HZ, VideoSpec
+from .config import ACTIVITY_RATE_HZ, LABEL_ID, VideoSpec
 from .evidence import write_evidence
 from .media import write_mp4
 from .motion import Motion, make_motion
