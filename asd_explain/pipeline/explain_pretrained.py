@@ -33,15 +33,13 @@ import pandas as pd
 from ..config import atomic_write_text
 from ..explain.map_settings import MapSettings
 from ..explain.shown_shares import DEFAULT_SHARES, shares_move, shown_shares
-from ..media.decode import MediaError, probe_streams
-from ..media.frames import open_video
 from ..metrics.ava_csv import PREDICTION_COLUMNS, write_ava_csv
 from ..models.pretrained import load_pretrained
 from ..pretrained_inputs.audio import AUTHORS_SAMPLE_RATE_HZ, AudioDecodeError, decode_audio_s16
 from ..pretrained_inputs.multi_duration import AUTHORS_DURATIONS_S
 from ..pretrained_inputs.prepare import AuthorsPrepConfig, AuthorsVideo, prepare_authors_tracks
 from ..runtime import resolve_device
-from .explain_video import _render, _soundtrack, _StageClock, _summary_sheet, speaking_segments
+from .explain_video import _render, _soundtrack, _StageClock, _summary_sheet, open_media, speaking_segments
 from .pretrained_render import source_frame_results
 from .pretrained_track import explain_authors_track, load_explained_model, published_name
 
@@ -77,13 +75,7 @@ def explain_video_pretrained(video: str | Path, out_dir: str | Path,
     opts = options or PretrainedExplainOptions()
     video, out = Path(video), Path(out_dir)
     started = time.perf_counter()
-    if not video.is_file():
-        raise FileNotFoundError(f"{video}: video file not found")
-    try:
-        streams = probe_streams(video)
-        source = open_video(video)
-    except MediaError as err:
-        raise ValueError(str(err)) from None
+    source, streams = open_media(video)
     video_id = opts.video_id or video.stem
     model = load_explained_model(opts.model, opts.weights, opts.se_checkpoint, resolve_device(opts.device))
     notes: list[str] = []

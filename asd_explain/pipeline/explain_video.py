@@ -68,13 +68,7 @@ def explain_video(video: str | Path, checkpoint: str | Path, out_dir: str | Path
     opts = options or ExplainVideoOptions()
     video, out = Path(video), Path(out_dir)
     started = time.perf_counter()
-    if not video.is_file():
-        raise FileNotFoundError(f"{video}: video file not found")
-    try:
-        frames = open_video(video)
-        streams = probe_streams(video)
-    except MediaError as err:
-        raise ValueError(str(err)) from None
+    frames, streams = open_media(video)
     if opts.start_s is not None or opts.end_s is not None:
         frames = FrameRange(frames, opts.start_s, opts.end_s)
     video_id = opts.video_id or video.stem
@@ -133,6 +127,16 @@ def explain_video(video: str | Path, checkpoint: str | Path, out_dir: str | Path
                                    round(float(frames.frame_times_s[-1]) + 1.0 / frames.fps, 6)]
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
     return summary
+
+
+def open_media(video: Path):
+    """(frames reader, stream facts) of ``video``; a missing or unreadable file is a one-line error naming it."""
+    if not video.is_file():
+        raise FileNotFoundError(f"{video}: video file not found")
+    try:
+        return open_video(video), probe_streams(video)
+    except MediaError as err:
+        raise ValueError(str(err)) from None
 
 
 def _inference_workers(model) -> int:
