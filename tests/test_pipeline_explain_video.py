@@ -8,7 +8,6 @@ import av
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 from _ava_reference import check_official_pair
 from click.testing import CliRunner
 
@@ -17,21 +16,15 @@ from asd_explain.cli import registry
 from asd_explain.cli.main import cli
 from asd_explain.explain.map_settings import MapSettings
 from asd_explain.metrics.ava_scoring import read_ava_csv
-from asd_explain.models.asd_model import ASDModel
-from asd_explain.models.config import ModelConfig
 from asd_explain.pipeline.explain_video import ExplainVideoOptions, explain_video, speaking_segments
 from asd_explain.pipeline.video_writer import Mp4Writer
-from asd_explain.train.checkpoint import atomic_torch_save, make_checkpoint
 
 registry.register_commands(cli, cli_package)
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("ckpt") / "untrained.pt"
-    atomic_torch_save(make_checkpoint(ASDModel(ModelConfig())), path)
-    return path
+def checkpoint(untrained_checkpoint):
+    return untrained_checkpoint
 
 
 @pytest.fixture(scope="module")
