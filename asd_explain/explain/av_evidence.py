@@ -29,7 +29,7 @@ Per-track rows and the summary go to ``evidence.json``, ``evidence.md`` and ``pe
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -261,6 +261,8 @@ def check_evidence(model: ASDModel, store: TrackStore | str | Path, corpus: str 
                    progress: bool = True, info: dict[str, Any] | None = None) -> EvidenceResult:
     """Run the three checks (module docstring) over the store's tracks; write the report into ``out_dir``."""
     cfg = cfg or EvidenceConfig()
+    # the report has no occlusion importance: skip its extra passes (half the run's time)
+    cfg = replace(cfg, maps=replace(cfg.maps, occlusion=False))
     store = store if isinstance(store, TrackStore) else TrackStore(store)
     evidence_dir = Path(corpus) / "evidence"
     if not evidence_dir.is_dir():

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..config import atomic_write_text
 from . import plan
-from .plan import CHECKPOINTS, MeasureConfig
+from .plan import MeasureConfig
 
 
 def _read(path: Path) -> dict[str, Any] | None:
@@ -88,7 +88,7 @@ def collect(cfg: MeasureConfig) -> dict[str, Any]:
         points = plan.step_points(budget, cfg.fractions, cfg.budget_scale)
         rows = []
         for steps in points:
-            for kind in CHECKPOINTS:
+            for kind in plan.checkpoints_at(steps == points[-1]):
                 runs = {}
                 for seed in cfg.seeds:
                     point = plan.point_dir(cfg, recipe, seed, steps)

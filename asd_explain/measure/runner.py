@@ -154,7 +154,7 @@ def train_point(cfg: MeasureConfig, recipe: str, seed: int, steps: int, log: Run
 def checks_of(cfg: MeasureConfig, point: Path, last_point: bool) -> list[tuple[str, Path, list[str]]]:
     """(unit name, output folder, argv after asd-explain) of every check of both checkpoints of a point."""
     units = []
-    for kind in CHECKPOINTS:
+    for kind in plan.checkpoints_at(last_point):
         ckpt, base = point / f"{kind}.pt", point / kind
         units.append((f"{kind} evaluate", base / "evaluate", plan.check_args(cfg, ckpt, base / "evaluate", "evaluate")))
         units.append((f"{kind} occlusion", base / "occlusion", plan.check_args(cfg, ckpt, base / "occlusion",

@@ -68,13 +68,14 @@ def score_batches(model: ASDModel, batches: Iterable[Batch], *, amp: bool = Fals
         for batch in batches:
             with autocast_context(model.device, amp):
                 logits = model(**model_inputs(batch, model.modalities, model.device))["logits"]
-            parts.append(_labelled_frames(batch, logits, keep_identity))
+            parts.append(labelled_frames(batch, logits, keep_identity))
     finally:
         model.train(was_training)
     return FrameScores.concat(parts)
 
 
-def _labelled_frames(batch: Batch, logits: torch.Tensor, keep_identity: bool) -> FrameScores:
+def labelled_frames(batch: Batch, logits: torch.Tensor, keep_identity: bool = False) -> FrameScores:
+    """The speaking scores and labels of the frames ``label_mask`` marks (with their ids if ``keep_identity``)."""
     labels = batch["labels"].to(logits.device)
     mask = batch.get("label_mask")
     mask = torch.ones_like(labels, dtype=torch.bool) if mask is None else mask.to(logits.device)
