@@ -43,7 +43,8 @@ def measure_args(root: Path, seeds: str) -> list[str]:
     scale = 4 / step_budget(str(RECIPE))  # a budget of 4 steps (points at 2 and 4 steps: the resume test below)
     args = ["--recipes", str(RECIPE), "--seeds", seeds, "--fractions", "1", "--budget-scale", repr(scale),
             "--videos", "2,2", "--seconds", "2", "--size", "320x180", "--settings", "paper",
-            "--data", str(root / "data"), "--out", str(root / "runs"), "--docs", str(root / "docs"), "--quiet"]
+            "--data", str(root / "data"), "--out", str(root / "runs"), "--docs", str(root / "docs"), "--quiet",
+            "--benchmarks", "none", "--no-compare"]
     for item in SMALL:
         args += ["--set", item]
     return args

@@ -29,18 +29,23 @@ def _ints(text: str) -> tuple[int, ...]:
               help="Run folders (training runs, checkpoints of every point, every check's output).")
 @click.option("--docs", default="docs", show_default=True, type=click.Path(file_okay=False),
               help="Where measured.md and measured.json are written.")
-@click.option("--settings", default="paper,motion,clip-mean,speaking", show_default=True,
-              help="explain-evidence map settings (paper = the paper's own: zero reference, z 1.282, bicubic).")
-@click.option("--compare/--no-compare", default=False, show_default=True,
+@click.option("--settings", default="paper,motion", show_default=True,
+              help="explain-evidence map settings: paper (the paper's own: zero reference, z 1.282, bicubic), motion "
+                   "(the shipped explanation settings), clip-mean, speaking.")
+@click.option("--compare/--no-compare", default=True, show_default=True,
               help="Also run asd-explain compare (insertion, deletion, cost per method) at the last point.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override for every training (repeatable), e.g. data.num_workers=0.")
+@click.option("--benchmarks", "benchmark_names", default="all", show_default=True,
+              help="Scripts of benchmarks/ to run first (all, none, or comma-separated names: "
+                   "asd_explain/measure/benchmarks.py), each printing its ratio against a baseline of the same run.")
 @click.option("--report-only", is_flag=True, help="Only rewrite measured.md / .json from what has run.")
 @click.option("--quiet", is_flag=True, help="No progress bars of the commands (one line per unit still).")
 def command(recipes, seeds, fractions, budget_scale, videos, seconds, size, data, out, docs, settings, compare,
-            overrides, report_only, quiet) -> None:
-    """Prepare the corpora, train every recipe x seed to 25 / 50 / 100% of its step budget, check both
-    checkpoints at each point (evaluate, occlusion, explain-evidence), write docs/measured.md. Rerun to resume."""
+            overrides, benchmark_names, report_only, quiet) -> None:
+    """Run the benchmarks, prepare the corpora, train every recipe x seed to 25 / 50 / 100% of its step budget,
+    check its checkpoints at each point (evaluate, occlusion, explain-evidence), write docs/measured.md.
+    Rerun to resume."""
     from pathlib import Path
 
     from ..measure.plan import Corpus, MeasureConfig
@@ -55,7 +60,8 @@ def command(recipes, seeds, fractions, budget_scale, videos, seconds, size, data
                             corpus=Corpus(train_videos=train_videos, val_videos=val_videos, seconds=seconds,
                                           size=size),
                             data=data, out=out, docs=docs, settings=tuple(s for s in settings.split(",") if s),
-                            compare=compare, overrides=tuple(overrides), quiet=quiet)
+                            compare=compare, overrides=tuple(overrides), quiet=quiet,
+                            benchmarks=benchmark_names)
         log = None if report_only else run_measurement(cfg, say=lambda line: click.echo(f"[measure] {line}"))
         line = shlex.join(["asd-explain", "measure", *sys.argv[2:]]) if sys.argv[1:2] == ["measure"] else \
             "asd-explain measure"

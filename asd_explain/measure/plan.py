@@ -54,7 +54,8 @@ class MeasureConfig:
     measured; budget_scale: multiplies every budget (smaller runs for tests); data: folder of the corpora
     and stores (made if absent); out: run folders; docs: where measured.md / measured.json go;
     settings: EVIDENCE_SETTINGS names; compare: also ``asd-explain compare`` at the last point;
-    overrides: ``--set key=value`` for every training (e.g. a smaller model for tests).
+    overrides: ``--set key=value`` for every training (e.g. a smaller model for tests);
+    benchmarks: which scripts of ``benchmarks/`` run (``all``, ``none`` or names; ``measure.benchmarks``).
     """
 
     recipes: tuple[str, ...] = ("train_synth", "train_synth_maps")
@@ -65,10 +66,11 @@ class MeasureConfig:
     data: str = "data"
     out: str = "runs/measure"
     docs: str = "docs"
-    settings: tuple[str, ...] = ("paper", "motion", "clip-mean", "speaking")
+    settings: tuple[str, ...] = ("paper", "motion")
     compare: bool = False
     overrides: tuple[str, ...] = ()
     quiet: bool = False
+    benchmarks: str = "all"
 
     def __post_init__(self) -> None:
         unknown = [s for s in self.settings if s not in EVIDENCE_SETTINGS]
@@ -76,6 +78,9 @@ class MeasureConfig:
             raise ValueError(f"unknown evidence setting {unknown[0]!r} (known: {', '.join(EVIDENCE_SETTINGS)})")
         if not self.fractions or any(not 0 < f <= 1 for f in self.fractions):
             raise ValueError(f"fractions must be in (0, 1], got {self.fractions}")
+        from .benchmarks import select
+
+        select(self.benchmarks)  # a one-line error for an unknown name, before anything runs
         if self.budget_scale <= 0:
             raise ValueError(f"budget_scale must be > 0, got {self.budget_scale}")
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..config import atomic_write_text
-from . import plan
+from . import benchmarks, plan
 from .plan import MeasureConfig
 
 
@@ -106,7 +106,7 @@ def collect(cfg: MeasureConfig) -> dict[str, Any]:
                                                   for k, u in r["units"].items()} for s, r in runs.items()}})
         recipes.append({"recipe": plan.recipe_name(recipe), "config": str(plan.recipe_path(recipe)),
                         "step_budget": budget, "budget_scale": cfg.budget_scale, "rows": rows})
-    return {"recipes": recipes}
+    return {"recipes": recipes, "benchmarks": benchmarks.collect(Path(cfg.out), benchmarks.select(cfg.benchmarks))}
 
 
 def over_seeds(numbers: dict[int, dict[str, float]]) -> dict[str, dict[str, Any]]:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import atomic_write_text
+from . import benchmarks
 from .plan import EVIDENCE_SETTINGS
 
 # (column title, metric key, format) of the main table; "%" formats as a percentage
@@ -111,7 +112,7 @@ def write_report(summary: dict[str, Any], docs: Path, *, command: str, settings:
     atomic_write_text(json_path, json.dumps(payload, indent=1) + "\n")
     expected = sum(len(s["rows"]) for s in summary["recipes"]) * len(settings.get("seeds", ())) or 1
     have = sum(len(r["seeds"]) for s in summary["recipes"] for r in s["rows"])
-    lines = ["# Measured explanation claims (generated: do not edit by hand)", "",
+    lines = ["# Measured claims (generated: do not edit by hand)", "",
              f"Generated {now} by `{command}` on {os.cpu_count()} CPUs. {have} of {expected} runs "
              "(recipe x seed x point x checkpoint) measured; a cell is min / median / max over the seeds that "
              "have it (one value for one seed). The command resumes: run it again to fill what is missing.", "",
@@ -126,5 +127,6 @@ def write_report(summary: dict[str, Any], docs: Path, *, command: str, settings:
     for recipe in summary["recipes"]:
         lines += [f"## `{recipe['config']}` (step budget {recipe['step_budget']} x {recipe['budget_scale']:g})", ""]
         lines += recipe_table(recipe) + compare_table(recipe) + commands_section(recipe) + [""]
+    lines += benchmarks.markdown(summary.get("benchmarks", []))
     atomic_write_text(md_path, "\n".join(lines))
     return md_path, json_path

@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from ..config import atomic_write_text
 from ..train.checkpoint import load_checkpoint
-from . import plan
+from . import benchmarks, plan
 from .plan import CHECKPOINTS, MeasureConfig
 
 PROGRAMS = {"asd-explain": "asd_explain.cli.main", "asd-prep": "data_prep.cli"}
@@ -168,10 +168,38 @@ def checks_of(cfg: MeasureConfig, point: Path, last_point: bool) -> list[tuple[s
     return units
 
 
+def run_benchmarks(cfg: MeasureConfig, log: RunLog, say: Callable[[str], None]) -> None:
+    """The scripts of ``benchmarks/`` (``cfg.benchmarks``), each a unit in ``<out>/benchmarks/<name>``."""
+    root = Path(__file__).resolve().parents[2]
+    for bench in benchmarks.select(cfg.benchmarks):
+        out = Path(cfg.out) / "benchmarks" / bench.name
+        unit = f"benchmark {bench.name}"
+        if out.exists() and not (bench.needs_shared and benchmarks.shared_dir(root).is_dir()
+                                 and "skipped" in json.loads((out / "measure_unit.json").read_text())):
+            log.skipped.append(unit)  # done (one skipped for want of ../shared runs once it is there)
+            continue
+        shutil.rmtree(out, ignore_errors=True)
+        if not (root / bench.argv()[0]).is_file():
+            log.failed.append((unit, f"{root / bench.argv()[0]}: not found (run measure from a source checkout)"))
+            continue
+        say(f"{unit}: python {' '.join(bench.argv())}")
+        try:
+            record = benchmarks.run_benchmark(bench, out.resolve(), root)
+        except (RuntimeError, OSError) as err:
+            log.failed.append((unit, str(err)))
+            say(f"FAILED: {err}")
+            continue
+        if record.get("skipped"):
+            say(f"{unit}: skipped ({record['skipped']})")
+        log.ran.append(unit)
+
+
 def run_measurement(cfg: MeasureConfig, say: Callable[[str], None] = print) -> RunLog:
     """Every unit of ``cfg`` not done yet, in order (prep, then per recipe and seed: points ascending)."""
     log = RunLog()
-    prepare_data(cfg, log, say)
+    run_benchmarks(cfg, log, say)
+    if cfg.recipes:
+        prepare_data(cfg, log, say)
     for recipe in cfg.recipes:
         points = plan.step_points(plan.step_budget(recipe), cfg.fractions, cfg.budget_scale)
         for seed in cfg.seeds:

@@ -1,0 +1,55 @@
+"""`asd-explain measure`'s benchmark units: run atomically, JSON kept, skipped without ../shared, reported."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from asd_explain.measure import benchmarks as mb
+from asd_explain.measure.plan import MeasureConfig
+
+
+def _repo(tmp_path, body: str):
+    root = tmp_path / "repo"
+    (root / "benchmarks").mkdir(parents=True)
+    (root / "benchmarks" / "fake.py").write_text(body)
+    return root
+
+
+def test_a_benchmark_unit_keeps_output_json_and_load(tmp_path):
+    root = _repo(tmp_path, "import json\nprint('speed-up 3.5x')\nprint(json.dumps({'ratio': 3.5}))\n")
+    out = tmp_path / "out" / "benchmarks" / "fake"
+    record = mb.run_benchmark(mb.Benchmark("fake", "fake.py", ("--json",)), out, root)
+    assert record["command"] == "python benchmarks/fake.py --json" and len(record["loadavg_end"]) == 3
+    assert json.loads((out / "result.json").read_text()) == {"ratio": 3.5}
+    assert not out.with_name("fake.tmp").exists()
+    rows = mb.collect(tmp_path / "out", (mb.Benchmark("fake", "fake.py", ("--json",)),))
+    text = "\n".join(mb.markdown(rows))
+    assert "### fake" in text and "speed-up 3.5x" in text and "python benchmarks/fake.py --json" in text
+
+
+def test_a_failing_benchmark_leaves_nothing_and_names_the_command(tmp_path):
+    root = _repo(tmp_path, "import sys\nsys.exit('no video decoder')\n")
+    out = tmp_path / "out" / "benchmarks" / "fake"
+    with pytest.raises(RuntimeError, match=r"exit 1: python benchmarks/fake.py \(no video decoder\)"):
+        mb.run_benchmark(mb.Benchmark("fake", "fake.py"), out, root)
+    assert not out.exists()
+
+
+def test_needs_shared_is_skipped_with_the_reason_where_it_is_absent(tmp_path):
+    root = _repo(tmp_path, "raise SystemExit('must not run')\n")
+    out = tmp_path / "out" / "benchmarks" / "fake"
+    record = mb.run_benchmark(mb.Benchmark("fake", "fake.py", needs_shared=True), out, root)
+    assert "shared is absent" in record["skipped"]
+    text = "\n".join(mb.markdown(mb.collect(tmp_path / "out", (mb.Benchmark("fake", "fake.py"),))))
+    assert "skipped:" in text
+
+
+def test_selection_and_last_json():
+    assert mb.select("none") == () and mb.select("all") == mb.BENCHMARKS
+    assert [b.name for b in mb.select("model_speed,explain_cost")] == ["model_speed", "explain_cost"]
+    with pytest.raises(ValueError, match="unknown benchmark 'nope'"):
+        MeasureConfig(benchmarks="nope")
+    assert mb._last_json('log line\n{"a": 1}\n') == {"a": 1} and mb._last_json("no json here") is None
+    for bench in mb.BENCHMARKS:  # every listed script exists
+        assert (mb.Path(__file__).resolve().parents[1] / bench.argv()[0]).is_file(), bench.argv()[0]
