@@ -44,7 +44,7 @@ def measure_args(root: Path, seeds: str) -> list[str]:
     args = ["--recipes", str(RECIPE), "--seeds", seeds, "--fractions", "1", "--budget-scale", repr(scale),
             "--videos", "2,2", "--seconds", "2", "--size", "320x180", "--settings", "paper",
             "--data", str(root / "data"), "--out", str(root / "runs"), "--docs", str(root / "docs"), "--quiet",
-            "--benchmarks", "none", "--no-compare"]
+            "--benchmarks", "none", "--no-compare", "--readme", str(root / "README.md")]
     for item in SMALL:
         args += ["--set", item]
     return args

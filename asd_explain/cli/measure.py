@@ -1,6 +1,7 @@
 """``asd-explain measure``: regenerate docs/measured.md (+ .json) from the shipped recipes over seeds; resumable."""
 from __future__ import annotations
 
+import json
 import shlex
 import sys
 from dataclasses import asdict
@@ -39,10 +40,12 @@ def _ints(text: str) -> tuple[int, ...]:
 @click.option("--benchmarks", "benchmark_names", default="all", show_default=True,
               help="Scripts of benchmarks/ to run first (all, none, or comma-separated names: "
                    "asd_explain/measure/benchmarks.py), each printing its ratio against a baseline of the same run.")
+@click.option("--readme", default="README.md", show_default=True, type=click.Path(dir_okay=False),
+              help="README whose measured block (between its two marker comments) gets the worst seed of each claim.")
 @click.option("--report-only", is_flag=True, help="Only rewrite measured.md / .json from what has run.")
 @click.option("--quiet", is_flag=True, help="No progress bars of the commands (one line per unit still).")
 def command(recipes, seeds, fractions, budget_scale, videos, seconds, size, data, out, docs, settings, compare,
-            overrides, benchmark_names, report_only, quiet) -> None:
+            overrides, benchmark_names, readme, report_only, quiet) -> None:
     """Run the benchmarks, prepare the corpora, train every recipe x seed to 25 / 50 / 100% of its step budget,
     check its checkpoints at each point (evaluate, occlusion, explain-evidence), write docs/measured.md.
     Rerun to resume."""
@@ -51,6 +54,7 @@ def command(recipes, seeds, fractions, budget_scale, videos, seconds, size, data
     from ..measure.plan import Corpus, MeasureConfig
     from ..measure.report import collect
     from ..measure.report_md import write_report
+    from ..measure.report_readme import update_readme
     from ..measure.runner import run_measurement
 
     try:
@@ -65,13 +69,16 @@ def command(recipes, seeds, fractions, budget_scale, videos, seconds, size, data
         log = None if report_only else run_measurement(cfg, say=lambda line: click.echo(f"[measure] {line}"))
         line = shlex.join(["asd-explain", "measure", *sys.argv[2:]]) if sys.argv[1:2] == ["measure"] else \
             "asd-explain measure"
-        md, js = write_report(collect(cfg), Path(docs), command=line, settings=asdict(cfg))
+        summary = collect(cfg)
+        md, js = write_report(summary, Path(docs), command=line, settings=asdict(cfg))
+        readme_written = update_readme(Path(readme), summary, len(cfg.seeds),
+                                       json.loads(js.read_text())["generated"])
     except ValueError as err:
         raise click.ClickException(str(err)) from None
     if log is not None:
         click.echo(f"[measure] {len(log.ran)} units run, {len(log.skipped)} already done, {len(log.failed)} failed")
         for unit, reason in log.failed:
             click.echo(f"[measure] FAILED {unit}: {reason}", err=True)
-    click.echo(f"wrote {md}, {js}")
+    click.echo(f"wrote {md}, {js}" + (f", the measured block of {readme}" if readme_written else ""))
     if log is not None and log.failed:
         raise SystemExit(1)

@@ -1,0 +1,77 @@
+"""The README's measured block: the worst seed of each claim at the end of each recipe's step budget.
+
+``asd-explain measure`` rewrites the lines between ``BEGIN`` and ``END`` of the README (nothing else), so
+the README quotes numbers only from the measurement, never typed in by hand. The worst seed is the minimum
+over the seeds measured (every quoted number is higher-is-better); the targets are issue 20's.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..config import atomic_write_text
+
+BEGIN = "<!-- measured: begin (written by asd-explain measure from docs/measured.json; do not edit) -->"
+END = "<!-- measured: end -->"
+
+# (label, metric key, format, target or None); the paper's settings are quoted beside the shipped ones
+CLAIMS: list[tuple[str, str, str, float | None]] = [
+    ("val AP", "val_ap", ".4f", None),
+    ("AP lost with the faces blanked", "ap_drop:face", ".3f", 0.05),
+    ("mouth pointing (motion settings)", "mouth_pointing:motion", "%", 0.85),
+    ("mouth pointing (the paper's settings)", "mouth_pointing:paper", "%", None),
+    ("audio attention in the own voice (speaking reference)", "audio_tf_own:motion", "x", 2.0),
+    ("audio attention in the own voice (the paper's settings)", "audio_tf_own:paper", "x", None),
+]
+
+
+def _fmt(value: float, fmt: str) -> str:
+    if fmt == "%":
+        return f"{100 * value:.1f}%"
+    if fmt == "x":
+        return f"{value:.2f}x"
+    return format(value, fmt)
+
+
+def _target(value: float, target: float | None, fmt: str) -> str:
+    if target is None:
+        return ""
+    return f" (target >= {_fmt(target, fmt)}: {'met' if value >= target else 'not met'})"
+
+
+def claim_lines(summary: dict[str, Any], seeds: int) -> list[str]:
+    """One bullet per recipe x checkpoint at the last point of its budget: the worst seed of each claim."""
+    lines = []
+    for recipe in summary["recipes"]:
+        last = max((row["target_steps"] for row in recipe["rows"]), default=None)
+        for row in (r for r in recipe["rows"] if r["target_steps"] == last):
+            head = f"- `{recipe['config']}`, `{row['checkpoint']}.pt` at the {last}-step budget"
+            n = len(row["seeds"])
+            if n == 0:
+                lines.append(f"{head}: not measured yet")
+                continue
+            stats = row["stats"]
+            parts = [f"{label} {_fmt(stats[key]['min'], fmt)}{_target(stats[key]['min'], target, fmt)}"
+                     for label, key, fmt, target in CLAIMS if key in stats]
+            of = f"worst of {n} seed{'s' if n > 1 else ''}"
+            if n < seeds:
+                of += f" ({n} of {seeds} measured so far)"
+            lines.append(f"{head}, {of}: " + "; ".join(parts) + ".")
+    return lines
+
+
+def update_readme(readme: Path, summary: dict[str, Any], seeds: int, generated: str) -> bool:
+    """Rewrite the block between BEGIN and END; False (README untouched) when it has no such block."""
+    try:
+        text = readme.read_text()
+    except FileNotFoundError:
+        return False
+    start, end = text.find(BEGIN), text.find(END)
+    if start < 0 or end < start:
+        return False
+    body = [f"Measured {generated} by `asd-explain measure` ([docs/measured.md](docs/measured.md): every seed, "
+            "25 / 50 / 100% of the budget, the commands, the machine load):", "", *claim_lines(summary, seeds)]
+    new = text[:start + len(BEGIN)] + "\n" + "\n".join(body) + "\n" + text[end:]
+    if new != text:
+        atomic_write_text(readme, new)
+    return True
