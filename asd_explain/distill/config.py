@@ -43,6 +43,10 @@ class DistillConfig:
     both logits; ``face_variants``: versions of every track's crops whose (frozen) encoder maps are
     computed once, the first as is, the others augmented (see ``data.face_map_variants``);
     ``eval_clips``: augmented held-out clips (seeded) besides the clean held-out segments.
+    ``se_activation``: the SE blocks' hidden activation ("leaky_relu": a block cannot die, see
+    ``IdentityInitSE``; "relu" rebuilds runs made before the choice existed). ``share_weight`` /
+    ``share_slope``: weight of the term asking the fusion gate's audio share to rank frames as the teacher's
+    audio occlusion does (``share_term``; 0 = off).
     """
 
     pretrained: str = "light-asd"
@@ -54,6 +58,9 @@ class DistillConfig:
     sparsity_blocks: tuple[str, ...] = ("face", "audio", "fusion")
     se_reduction: int = 16
     audio_squeeze: str = "frame"
+    se_activation: str = "leaky_relu"
+    share_weight: float = 0.0
+    share_slope: float = 0.2
     holdout_fraction: float = 0.2
     eval_every: int = 20
     checkpoint_every: int = 10
