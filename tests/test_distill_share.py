@@ -5,6 +5,7 @@ from dataclasses import replace
 
 import pytest
 import torch
+from test_distill import CFG, fresh, log_rows, setup, weights_file  # noqa: F401  (setup: module fixture)
 
 from asd_explain.distill import read_distilled
 from asd_explain.distill.checkpoint import load_distilled, make_state, save_state
@@ -12,8 +13,6 @@ from asd_explain.distill.config import DistillConfig
 from asd_explain.distill.loop import distill_tracks, student_model
 from asd_explain.distill.share_term import audio_mass_share, share_hinge
 from asd_explain.models.pretrained_blocks import IdentityInitSE
-
-from test_distill import CFG, fresh, log_rows, setup, weights_file  # noqa: F401  (setup: module fixture)
 
 
 def dead_block(activation: str) -> tuple[IdentityInitSE, torch.Tensor]:
