@@ -10,6 +10,7 @@ from test_distill import CFG, fresh, log_rows, setup, weights_file  # noqa: F401
 from asd_explain.distill import read_distilled
 from asd_explain.distill.checkpoint import load_distilled, make_state, save_state
 from asd_explain.distill.config import DistillConfig
+from asd_explain.distill.evaluation import evaluate, load_eval_set
 from asd_explain.distill.loop import distill_tracks, student_model
 from asd_explain.distill.share_term import audio_mass_share, share_hinge
 from asd_explain.models.pretrained_blocks import IdentityInitSE
@@ -77,15 +78,20 @@ def test_distillation_blocks_are_leaky_and_old_checkpoints_load_as_relu(setup, t
     assert {b.activation for b in loaded.se_blocks().values()} == {"relu"}
 
 
-def test_share_term_is_trained_and_logged(setup, tmp_path):  # noqa: F811
+def test_share_term_makes_the_fusion_share_follow_the_teachers_audio_occlusion(setup, tmp_path):  # noqa: F811
     path, sha, tracks = setup
-    cfg = replace(CFG, steps=2, eval_every=2, share_weight=1.0)
+    cfg = replace(CFG, steps=12, eval_every=12, sparsity_weight=0.0, share_weight=1.0)
     model, _ = student_model(cfg, path)
     distill_tracks(model, sha, fresh(tracks), [False] * 3, tmp_path, cfg, progress=False, report=lambda _: None)
+    eval_clips = load_eval_set(tmp_path / "eval_set.npz")
+    identity, _ = student_model(cfg, path)
+    before, after = evaluate(identity.eval(), eval_clips), evaluate(model.eval(), eval_clips)
+    assert before["fusion_audio_share"] == pytest.approx(0.5)  # identity at init: 128 of 256 channels
+    assert after["share_hinge"] < before["share_hinge"]
+    assert after["share_occlusion_pearson"] > 0.1  # the share now rises with the audio occlusion effect
+    assert after["pearson"] > 0.9
     rows = log_rows(tmp_path)
-    train = [r for r in rows if r["kind"] == "train"]
-    evals = [r for r in rows if r["kind"] == "eval"]
-    assert all(float(r["share_hinge"]) >= 0.0 for r in train)
-    assert float(evals[0]["fusion_audio_share"]) == pytest.approx(0.5)  # identity at init: 128 of 256 channels
-    assert 0.0 < float(evals[-1]["fusion_audio_share"]) < 1.0
+    assert all(float(r["share_hinge"]) >= 0.0 for r in rows if r["kind"] == "train")
+    assert float([r for r in rows if r["kind"] == "eval"][-1]["share_occlusion_pearson"]) == pytest.approx(
+        after["share_occlusion_pearson"], abs=1e-4)
     assert read_distilled(tmp_path / "checkpoints" / "last.pt")["config"]["share_weight"] == 1.0
