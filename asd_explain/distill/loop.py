@@ -3,9 +3,12 @@
 Per step: ``clips_per_step`` augmented clips of one length (``augment.sample_clips``); both encoders'
 maps once (frozen, no gradient); the teacher's logits (SE bypassed) and the student's (SE applied) from the
 same maps; loss = MSE over both logits of every frame + ``sparsity_weight`` x the mean gate of the
-``sparsity_blocks`` (L1 towards zero: gates are positive, so their mean is their L1 norm per channel).
-The distillation term keeps every channel the teacher's decision needs; the sparsity term pulls every
-other channel down, so the excitation becomes selective. Adam on the SE parameters only.
+``sparsity_blocks`` (L1 towards zero: gates are positive, so their mean is their L1 norm per channel)
++ ``share_weight`` x the share term (``share_term``: the fusion gate's audio share ranks the frames as the
+teacher's audio occlusion effect does). The distillation term keeps every channel the teacher's decision
+needs; the sparsity term pulls every other channel down, so the excitation becomes selective. Adam on the
+SE parameters only. A run made with other settings (including one written before a setting existed) is
+refused on resume.
 
 Run folder: ``tracks/`` (prepared tracks; per model their face maps + teacher logits, see ``data.py``),
 ``eval_set.npz``, ``checkpoints/last.pt`` (every ``checkpoint_every`` steps and at the end; a rerun resumes from it),
