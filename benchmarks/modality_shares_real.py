@@ -7,7 +7,8 @@ share (the default shown kind, and LR-ASD's native gate), the audio occlusion, t
 share moved in the occlusion's direction. Also whether each clip's shown shares move at all
 (``shown_shares.shares_move``).
 
-    ASD_EXPLAIN_WEIGHTS=../shared/weights python benchmarks/modality_shares_real.py [--se-checkpoint FILE] [--json]
+    ASD_EXPLAIN_WEIGHTS=../shared/weights python benchmarks/modality_shares_real.py [--se-checkpoint FILE]
+        [--models light-asd] [--kinds auto se_mass kept_channels] [--json]
 """
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ def main() -> None:
                                                      str(CLIPS / "talking_head_2.mp4")])
     parser.add_argument("--models", nargs="+", default=["light-asd", "lr-asd"])
     parser.add_argument("--se-checkpoint", help="distilled SE blocks (only for the model they were made for)")
+    parser.add_argument("--kinds", nargs="+", default=["auto"],
+                        help="share kinds checked against occlusion (auto = the default shown; also se_mass, "
+                             "kept_channels; LR-ASD adds native_gate)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     import torch
@@ -40,10 +44,10 @@ def main() -> None:
     rows = []
     for model_name in args.models:
         model = load_explained_model(model_name, se_checkpoint=args.se_checkpoint)
-        kinds = ["auto"] + (["native_gate"] if model_name == "lr-asd" else [])
+        kinds = list(args.kinds) + (["native_gate"] if model_name == "lr-asd" else [])
         for kind in kinds:
             for row in audio_swap_check(model, prepared, names, kind=kind):
-                rows.append({"model": model_name, **row})
+                rows.append({"model": model_name, "asked": kind, **row})
         for name, track in zip(names, prepared):
             expl = explain_authors_track(model, track.faces, track.mfcc, settings=MapSettings(),
                                          scoring="single-pass").explanation

@@ -55,7 +55,7 @@ def test_fine_tune_resume_and_evaluate(store: Path, tmp_path: Path) -> None:
     checkpoint = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
     assert checkpoint["architecture"] == "light-asd" and checkpoint["progress"]["step"] == 2
     assert checkpoint["model_config"] == {"architecture": "light-asd", "se": False, "se_reduction": 16,
-                                          "audio_squeeze": "frame"}
+                                          "audio_squeeze": "frame", "se_activation": "relu"}
     assert checkpoint["preprocessing"]["audio_feature"] == "psf_mfcc"
     model, _ = load_model(run / "checkpoints" / "last.pt")
     assert isinstance(model, LightASD)

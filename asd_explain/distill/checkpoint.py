@@ -4,7 +4,8 @@ A checkpoint (``torch.save`` dict, loadable with ``weights_only=True``):
   format             "asd_explain.distilled_se/1"
   pretrained         the published model's name ("light-asd", "lr-asd")
   weights_sha256     sha256 of the weights file the teacher (and the student's frozen part) came from
-  se_reduction, audio_squeeze   how the SE blocks were built
+  se_reduction, audio_squeeze   how the SE blocks were built (and se_activation; absent before it existed:
+                     "relu")
   se_state           the SE blocks' state dict (``model.se``)
   config             the DistillConfig as a dict (``config_to_dict``)
   preprocessing      the model's input contract (dict of ``Preprocessing``)
@@ -41,6 +42,7 @@ def make_state(model: PretrainedASDModel, *, pretrained: str, weights_sha256: st
     se = model.se_blocks()
     return {"format": DISTILLED_FORMAT, "pretrained": pretrained, "weights_sha256": weights_sha256,
             "se_reduction": int(se["face"].reduction), "audio_squeeze": str(se["audio"].squeeze),
+            "se_activation": str(se["face"].activation),
             "se_state": {k: v.detach().cpu().clone() for k, v in model.se.state_dict().items()},
             "config": config, "preprocessing": dataclasses.asdict(model.preprocessing), "step": int(step),
             "eval": dict(eval_metrics or {}), **resume}
@@ -91,7 +93,8 @@ def load_distilled(path: str | Path, weights: str | Path | None = None, *, devic
         raise DistillError(f"{path}: distilled from weights with sha256 {state['weights_sha256']}, but "
                            f"{file} has another; pass the file it was distilled from (--weights)")
     model = load_pretrained(name, file, se=True, se_reduction=int(state["se_reduction"]),
-                            audio_squeeze=str(state["audio_squeeze"]), verify_sha256=False)
+                            audio_squeeze=str(state["audio_squeeze"]),
+                            se_activation=str(state.get("se_activation", "relu")), verify_sha256=False)
     try:
         model.se.load_state_dict(state["se_state"], strict=True)
     except RuntimeError as err:

@@ -39,10 +39,16 @@ class DistillConfig:
     ``clip_s``: training clips last 1-6 s (drawn per step; all clips of a step have the same length, so
     no padding changes the GRUs); ``holdout_fraction``: the last part of every track is kept out of
     training and used for the agreement log; ``sparsity_weight``: weight of the gate sparsity loss (the
-    mean excitation of every SE block; excitations lie in (0, 2), 1 = identity) beside the per-frame MSE on
-    both logits; ``face_variants``: versions of every track's crops whose (frozen) encoder maps are
-    computed once, the first as is, the others augmented (see ``data.face_map_variants``);
+    mean excitation of the ``sparsity_blocks``; excitations lie in (0, 2), 1 = identity) beside the
+    per-frame MSE on both logits (the audio block is left out by default: pulling it down cost the
+    agreement with the teacher, docs/pretrained.md); ``face_variants``: versions of every track's crops
+    whose (frozen) encoder maps are computed once, the first as is, the others augmented (see
+    ``data.face_map_variants``);
     ``eval_clips``: augmented held-out clips (seeded) besides the clean held-out segments.
+    ``se_activation``: the SE blocks' hidden activation ("leaky_relu": a block cannot die, see
+    ``IdentityInitSE``; "relu" rebuilds runs made before the choice existed). ``share_weight`` /
+    ``share_slope``: weight of the term asking the fusion gate's audio share to rank frames as the teacher's
+    audio occlusion does (``share_term``; 0 = off).
     """
 
     pretrained: str = "light-asd"
@@ -50,10 +56,13 @@ class DistillConfig:
     clips_per_step: int = 2
     clip_s: tuple[float, float] = (1.0, 6.0)
     lr: float = 1e-2
-    sparsity_weight: float = 1.0
-    sparsity_blocks: tuple[str, ...] = ("face", "audio", "fusion")
+    sparsity_weight: float = 0.5
+    sparsity_blocks: tuple[str, ...] = ("face", "fusion")
     se_reduction: int = 16
     audio_squeeze: str = "frame"
+    se_activation: str = "leaky_relu"
+    share_weight: float = 1.0
+    share_slope: float = 0.2
     holdout_fraction: float = 0.2
     eval_every: int = 20
     checkpoint_every: int = 10

@@ -5,7 +5,9 @@ its frames (the whole track for a held-out video) as is, plus ``eval_clips`` aug
 parts (seeded; some with another track's audio or silence). The teacher's logits on each clip are stored
 with it. Metrics on the speaking logit (class 1) over all held-out frames: Pearson correlation, sign
 agreement (both > 0 or both <= 0), MSE; per SE block the mean gate, and for the face block the fraction of
-channels the heatmap keeps (mean + 1.282 std rule) and the fraction of gates below 0.5.
+channels the heatmap keeps (mean + 1.282 std rule) and the fraction of gates below 0.5; the fusion gate's
+mean audio mass share, its Pearson correlation with the teacher's audio occlusion effect over all frames,
+and the ``share_term`` hinge on them.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from .augment import make_clip
 from .config import DistillConfig
 from .data import Track
 from .forward import FeatureMaps, audio_feature_map, student_logits, teacher_logits
+from .share_term import audio_mass_share, share_hinge, teacher_audio_occlusion
 
 MIN_EVAL_FRAMES = 10
 
@@ -103,9 +106,9 @@ def gate_stats(gates: dict[str, torch.Tensor]) -> dict[str, float]:
 
 
 @torch.no_grad()
-def evaluate(model, clips: list[EvalClip]) -> dict[str, float]:
+def evaluate(model, clips: list[EvalClip], share_slope: float = 0.2) -> dict[str, float]:
     """Agreement over all held-out frames and gate statistics (frame-weighted)."""
-    student, teacher, weights, stats = [], [], [], []
+    student, teacher, weights, stats, shares, occlusions = [], [], [], [], [], []
     for clip in clips:
         maps = clip_maps(model, [clip.face_maps], [clip.mfcc])
         logits, gates = student_logits(model, maps)
@@ -113,7 +116,14 @@ def evaluate(model, clips: list[EvalClip]) -> dict[str, float]:
         teacher.append(clip.teacher[:, 1])
         stats.append(gate_stats(gates))
         weights.append(len(clip.teacher))
+        shares.append(audio_mass_share(gates["fusion"], maps.audio.shape[1])[0])
+        target = torch.from_numpy(clip.teacher).to(logits.device)[None]
+        occlusions.append(teacher_audio_occlusion(model, maps, target)[0])
     out = agreement(np.concatenate(student), np.concatenate(teacher))
+    share, occlusion = torch.cat(shares), torch.cat(occlusions)
+    out["fusion_audio_share"] = float(share.mean())
+    out["share_occlusion_pearson"] = agreement(share.cpu().numpy(), occlusion.cpu().numpy())["pearson"]
+    out["share_hinge"] = float(share_hinge(share, occlusion, share_slope))
     w = np.asarray(weights, np.float64) / sum(weights)
     for key in stats[0]:
         out[key] = float(sum(wi * s[key] for wi, s in zip(w, stats)))

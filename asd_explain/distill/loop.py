@@ -3,9 +3,12 @@
 Per step: ``clips_per_step`` augmented clips of one length (``augment.sample_clips``); both encoders'
 maps once (frozen, no gradient); the teacher's logits (SE bypassed) and the student's (SE applied) from the
 same maps; loss = MSE over both logits of every frame + ``sparsity_weight`` x the mean gate of the
-``sparsity_blocks`` (L1 towards zero: gates are positive, so their mean is their L1 norm per channel).
-The distillation term keeps every channel the teacher's decision needs; the sparsity term pulls every
-other channel down, so the excitation becomes selective. Adam on the SE parameters only.
+``sparsity_blocks`` (L1 towards zero: gates are positive, so their mean is their L1 norm per channel)
++ ``share_weight`` x the share term (``share_term``: the fusion gate's audio share ranks the frames as the
+teacher's audio occlusion effect does). The distillation term keeps every channel the teacher's decision
+needs; the sparsity term pulls every other channel down, so the excitation becomes selective. Adam on the
+SE parameters only. A run made with other settings (including one written before a setting existed) is
+refused on resume.
 
 Run folder: ``tracks/`` (prepared tracks; per model their face maps + teacher logits, see ``data.py``),
 ``eval_set.npz``, ``checkpoints/last.pt`` (every ``checkpoint_every`` steps and at the end; a rerun resumes from it),
@@ -32,10 +35,11 @@ from .config import DistillConfig
 from .data import Track, attach_face_maps, find_videos, load_or_prepare
 from .evaluation import build_eval_set, clip_maps, evaluate, holdout_start, load_eval_set, save_eval_set
 from .forward import student_logits, teacher_logits
+from .share_term import audio_mass_share, share_hinge, teacher_audio_occlusion
 
-TRAIN_COLUMNS = ["step", "kind", "loss", "distill_mse", "sparsity", "face_kept_fraction"]
+TRAIN_COLUMNS = ["step", "kind", "loss", "distill_mse", "sparsity", "share_hinge", "face_kept_fraction"]
 EVAL_COLUMNS = ["pearson", "sign_agreement", "mse", "gate_mean_face", "gate_mean_audio", "gate_mean_fusion",
-                "face_gates_below_half"]
+                "face_gates_below_half", "fusion_audio_share", "share_occlusion_pearson"]
 
 
 def distill(videos: Iterable[str | Path], run_dir: str | Path, cfg: DistillConfig | None = None, *,
@@ -63,7 +67,7 @@ def student_model(cfg: DistillConfig, weights: str | Path | None = None) -> tupl
     weights_file = resolve_weights(cfg.pretrained, weights)
     torch.manual_seed(cfg.seed)  # the SE blocks' first layer starts random
     model = load_pretrained(cfg.pretrained, weights_file, se=True, se_reduction=cfg.se_reduction,
-                            audio_squeeze=cfg.audio_squeeze, verify_sha256=False)
+                            audio_squeeze=cfg.audio_squeeze, se_activation=cfg.se_activation, verify_sha256=False)
     return model, sha256_of(weights_file)
 
 
@@ -97,7 +101,7 @@ def distill_tracks(model: PretrainedASDModel, weights_sha256: str, tracks: list[
     train_tracks, stop = [t for t, _ in train], [s for _, s in train]
     end = cfg.steps if stop_after is None else min(cfg.steps, stop_after)
     if done == 0:
-        _evaluate_and_log(model, eval_clips, log, 0)
+        _evaluate_and_log(model, eval_clips, log, 0, cfg.share_slope)
     model.train()
     for step in tqdm(range(done + 1, end + 1), initial=done, total=cfg.steps, desc="distill", unit="step",
                      disable=not progress):
@@ -105,8 +109,9 @@ def distill_tracks(model: PretrainedASDModel, weights_sha256: str, tracks: list[
                                                           cfg.augment), cfg)
         log.write({"step": step, "kind": "train", **row})
         if step % cfg.eval_every == 0 or step == cfg.steps:
-            metrics = _evaluate_and_log(model, eval_clips, log, step)
-            objective = metrics["mse"] + cfg.sparsity_weight * _mean_gate(metrics, cfg)
+            metrics = _evaluate_and_log(model, eval_clips, log, step, cfg.share_slope)
+            objective = metrics["mse"] + cfg.sparsity_weight * _mean_gate(metrics, cfg) + \
+                cfg.share_weight * metrics["share_hinge"]
             if objective < best:
                 best = objective
                 save_state(make_state(model, pretrained=cfg.pretrained, weights_sha256=sha, config=config,
@@ -118,10 +123,10 @@ def distill_tracks(model: PretrainedASDModel, weights_sha256: str, tracks: list[
     return best_path
 
 
-def _evaluate_and_log(model, eval_clips, log: CSVLog, step: int) -> dict[str, float]:
+def _evaluate_and_log(model, eval_clips, log: CSVLog, step: int, share_slope: float) -> dict[str, float]:
     was_training = model.training
     model.eval()
-    metrics = evaluate(model, eval_clips)
+    metrics = evaluate(model, eval_clips, share_slope)
     model.train(was_training)
     log.write({"step": step, "kind": "eval", **{k: metrics[k] for k in EVAL_COLUMNS},
                "face_kept_fraction": metrics["face_kept_fraction"]})
@@ -136,7 +141,11 @@ def _train_step(model, optimizer, clips, cfg: DistillConfig) -> dict[str, float]
     mse = torch.nn.functional.mse_loss(logits, target)
     sparsity = torch.stack([gates[b].mean() for b in cfg.sparsity_blocks]).mean() if cfg.sparsity_blocks \
         else torch.zeros(())
-    loss = mse + cfg.sparsity_weight * sparsity
+    hinge = torch.zeros(())
+    if cfg.share_weight > 0:
+        occlusion = teacher_audio_occlusion(model, maps, target)
+        hinge = share_hinge(audio_mass_share(gates["fusion"], maps.audio.shape[1]), occlusion, cfg.share_slope)
+    loss = mse + cfg.sparsity_weight * sparsity + cfg.share_weight * hinge
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
@@ -144,7 +153,7 @@ def _train_step(model, optimizer, clips, cfg: DistillConfig) -> dict[str, float]
 
     kept, _ = select_channels(gates["face"].detach())
     return {"loss": float(loss.detach()), "distill_mse": float(mse.detach()), "sparsity": float(sparsity.detach()),
-            "face_kept_fraction": float(kept.float().mean())}
+            "share_hinge": float(hinge.detach()), "face_kept_fraction": float(kept.float().mean())}
 
 
 def _mean_gate(metrics: dict[str, float], cfg: DistillConfig) -> float:

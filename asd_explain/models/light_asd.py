@@ -102,9 +102,10 @@ class LightASD(PretrainedASDModel):
         ("lossV.FC.", "aux_head."),
     )
 
-    def __init__(self, *, se: bool = False, se_reduction: int = 16, audio_squeeze: str = "frame") -> None:
+    def __init__(self, *, se: bool = False, se_reduction: int = 16, audio_squeeze: str = "frame",
+                 se_activation: str = "relu") -> None:
         super().__init__(VisualEncoder(LightVisualBlock), AudioEncoder(LightAudioBlock),
-                         se=se, se_reduction=se_reduction, audio_squeeze=audio_squeeze)
+                         se=se, se_reduction=se_reduction, audio_squeeze=audio_squeeze, se_activation=se_activation)
         self.temporal = SequentialBiGRU(EMBED_DIM)
 
     def fuse(self, audio: torch.Tensor, face: torch.Tensor) -> torch.Tensor:

@@ -109,9 +109,10 @@ class LRASD(PretrainedASDModel):
         ("lossV.FC.", "aux_head."),
     )
 
-    def __init__(self, *, se: bool = False, se_reduction: int = 16, audio_squeeze: str = "frame") -> None:
+    def __init__(self, *, se: bool = False, se_reduction: int = 16, audio_squeeze: str = "frame",
+                 se_activation: str = "relu") -> None:
         super().__init__(VisualEncoder(LRVisualBlock), AudioEncoder(LRAudioBlock),
-                         se=se, se_reduction=se_reduction, audio_squeeze=audio_squeeze)
+                         se=se, se_reduction=se_reduction, audio_squeeze=audio_squeeze, se_activation=se_activation)
         self.fusion_gate = ChannelGate(2 * EMBED_DIM, BN_EPS, BN_MOMENTUM)
         self.temporal = GatedBiGRUDetector()
 

@@ -111,7 +111,7 @@ def resolve_weights(name: str, weights: str | Path | None = None, cache_dir: str
 def load_pretrained(name: str, weights: str | Path | None = None, *, se: bool = False,
                     device: str | torch.device = "cpu", cache_dir: str | Path | None = None,
                     verify_sha256: bool = True, se_reduction: int = 16,
-                    audio_squeeze: str = "frame") -> PretrainedASDModel:
+                    audio_squeeze: str = "frame", se_activation: str = "relu") -> PretrainedASDModel:
     """Build ``name``'s architecture, load its published weights exactly, move to ``device``, eval mode.
 
     ``se=True`` attaches the identity-at-init SE blocks (outputs unchanged until they are trained).
@@ -119,7 +119,7 @@ def load_pretrained(name: str, weights: str | Path | None = None, *, se: bool = 
     """
     entry = published_weights(name)
     path = resolve_weights(name, weights, cache_dir)
-    model = entry.builder(se=se, se_reduction=se_reduction, audio_squeeze=audio_squeeze)
+    model = entry.builder(se=se, se_reduction=se_reduction, audio_squeeze=audio_squeeze, se_activation=se_activation)
     load_published(model, path, entry.sha256 if verify_sha256 else None)
     return model.to(device).eval()
 
@@ -130,4 +130,4 @@ def build_published(config: PretrainedConfig) -> PretrainedASDModel:
     if config.architecture not in builders:
         raise WeightsError(f"unknown published architecture {config.architecture!r}; known: {', '.join(builders)}")
     return builders[config.architecture](se=config.se, se_reduction=config.se_reduction,
-                                         audio_squeeze=config.audio_squeeze)
+                                         audio_squeeze=config.audio_squeeze, se_activation=config.se_activation)

@@ -134,17 +134,35 @@ class ChannelGate(nn.Module):
         return x * self.gate(x)
 
 
+SE_ACTIVATIONS = ("relu", "leaky_relu")
+LEAKY_SLOPE = 0.1
+
+
 class IdentityInitSE(SqueezeExcite):
-    """SqueezeExcite whose excitation is ``2 * sigmoid(fc2(relu(fc1(pooled))))``, in (0, 2).
+    """SqueezeExcite whose excitation is ``2 * sigmoid(fc2(act(fc1(pooled))))``, in (0, 2).
 
     ``fc2`` starts at zero, so the excitation is exactly 1 and the block is the identity at
     initialisation: attached to a pretrained network it changes nothing until its gate is trained.
-    Only ``gate()`` is overridden; squeezing, scaling and recording are the parent's.
+    ``activation``: "relu" (the SE paper's, and every checkpoint distilled before the choice existed) or
+    "leaky_relu" (slope ``LEAKY_SLOPE`` below 0). With ReLU a block can die in training: once ``fc1`` maps
+    every input below zero, the excitation is exactly 1 and neither ``fc1`` nor ``fc2`` gets any gradient
+    again (the distilled Light-ASD's audio and fusion blocks did that, docs/pretrained.md); the leaky
+    slope keeps a gradient. Squeezing, scaling and recording are the parent's.
     """
 
-    def __init__(self, channels: int, reduction: int = 16, squeeze: Squeeze = "sample") -> None:
+    def __init__(self, channels: int, reduction: int = 16, squeeze: Squeeze = "sample",
+                 activation: str = "relu") -> None:
         super().__init__(channels, reduction, squeeze)
+        if activation not in SE_ACTIVATIONS:
+            raise ValueError(f"SE activation must be one of {SE_ACTIVATIONS}, got {activation!r}")
+        self.activation = activation
         nn.init.zeros_(self.fc2.weight)
 
-    def gate(self, x: torch.Tensor) -> torch.Tensor:
-        return 2.0 * super().gate(x)
+    def excite(self, pooled: torch.Tensor) -> torch.Tensor:
+        hidden = self.fc1(pooled)
+        hidden = torch.relu(hidden) if self.activation == "relu" else \
+            nn.functional.leaky_relu(hidden, LEAKY_SLOPE)
+        return 2.0 * torch.sigmoid(self.fc2(hidden))
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, activation={self.activation!r}"

@@ -42,6 +42,7 @@ class PretrainedConfig:
     se: bool = False
     se_reduction: int = 16
     audio_squeeze: str = "frame"
+    se_activation: str = "relu"
 
 
 class PretrainedASDModel(nn.Module):
@@ -54,7 +55,7 @@ class PretrainedASDModel(nn.Module):
     modalities = ("audio", "face")
 
     def __init__(self, visual_encoder: VisualEncoder, audio_encoder: AudioEncoder, *, se: bool = False,
-                 se_reduction: int = 16, audio_squeeze: str = "frame") -> None:
+                 se_reduction: int = 16, audio_squeeze: str = "frame", se_activation: str = "relu") -> None:
         super().__init__()
         self.visual_encoder = visual_encoder
         self.audio_encoder = audio_encoder
@@ -62,28 +63,29 @@ class PretrainedASDModel(nn.Module):
         self.aux_head = nn.Linear(EMBED_DIM, 2)
         self.se = nn.ModuleDict()
         self.frozen_backbone = False
-        self._se_options = (se_reduction, audio_squeeze)
+        self._se_options = (se_reduction, audio_squeeze, se_activation)
         if se:
-            self.add_se(se_reduction, audio_squeeze)
+            self.add_se(se_reduction, audio_squeeze, se_activation)
 
     @property
     def pretrained_config(self) -> PretrainedConfig:
         """Architecture and SE options (``build_published(config)`` rebuilds the same module tree)."""
-        reduction, audio_squeeze = self._se_options
-        return PretrainedConfig(self.architecture, bool(len(self.se)), reduction, audio_squeeze)
+        reduction, audio_squeeze, activation = self._se_options
+        return PretrainedConfig(self.architecture, bool(len(self.se)), reduction, audio_squeeze, activation)
 
     # ---- SE ------------------------------------------------------------------------------------
-    def add_se(self, reduction: int = 16, audio_squeeze: str = "frame") -> dict[str, IdentityInitSE]:
+    def add_se(self, reduction: int = 16, audio_squeeze: str = "frame",
+               activation: str = "relu") -> dict[str, IdentityInitSE]:
         """Attach the three identity-at-init SE blocks (outputs unchanged until they are trained)."""
         if len(self.se):
             raise ValueError(f"{self.architecture}: SE blocks are already attached ({list(self.se)})")
         if audio_squeeze not in ("frame", "sample"):
             raise ValueError(f"audio_squeeze must be 'frame' or 'sample', got {audio_squeeze!r}")
-        self._se_options = (reduction, audio_squeeze)
+        self._se_options = (reduction, audio_squeeze, activation)
         c_face, c_audio = self.visual_encoder.out_channels, self.audio_encoder.out_channels
-        self.se["face"] = IdentityInitSE(c_face, reduction, "frame")
-        self.se["audio"] = IdentityInitSE(c_audio, reduction, audio_squeeze)  # type: ignore[arg-type]
-        self.se["fusion"] = IdentityInitSE(c_audio + c_face, reduction, "frame")
+        self.se["face"] = IdentityInitSE(c_face, reduction, "frame", activation)
+        self.se["audio"] = IdentityInitSE(c_audio, reduction, audio_squeeze, activation)  # type: ignore[arg-type]
+        self.se["fusion"] = IdentityInitSE(c_audio + c_face, reduction, "frame", activation)
         param = next(self.visual_encoder.parameters())
         self.se.to(device=param.device, dtype=param.dtype)
         return self.se_blocks()

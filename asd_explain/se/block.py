@@ -58,8 +58,11 @@ class SqueezeExcite(nn.Module):
             raise ValueError(f"SqueezeExcite built for {self.channels} channels, got {x.shape[1]}")
         if self.squeeze == "frame" and x.dim() == 5:
             pooled = x.mean(dim=(3, 4)).transpose(1, 2)  # (B, T, C)
-            return torch.sigmoid(self.fc2(torch.relu(self.fc1(pooled)))).transpose(1, 2)  # (B, C, T)
-        pooled = x.flatten(2).mean(dim=2)  # (B, C)
+            return self.excite(pooled).transpose(1, 2)  # (B, C, T)
+        return self.excite(x.flatten(2).mean(dim=2))  # (B, C)
+
+    def excite(self, pooled: torch.Tensor) -> torch.Tensor:
+        """Squeezed (..., C) -> excitation (..., C): ``sigmoid(fc2(relu(fc1(pooled))))``."""
         return torch.sigmoid(self.fc2(torch.relu(self.fc1(pooled))))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
