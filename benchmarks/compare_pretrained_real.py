@@ -99,18 +99,17 @@ def main() -> None:
     store = TrackStore(build_store(Path(args.real), Path(args.store or Path(scratch.name) / "store"), not args.json))
     out = Path(args.out or Path(scratch.name) / "reports")
     results = []
-    for name in args.models:
-        variants = ([None] if args.identity or name not in checkpoints else []) + (
-            [checkpoints[name]] if name in checkpoints else [])
-        for se in variants:
-            model, maps, info = load_compared_model(store, torch.device("cpu"), None, name, None, se)
-            cfg = AVCompareConfig(methods=tuple(args.methods.split(",")), clips=args.clips,
-                                  clip_frames=args.clip_frames, batch_size=4,
-                                  causal=CausalSettings(steps=args.steps, batch_size=16), maps=maps)
-            folder = out / f"{name}-{'distilled' if se else 'identity'}"
-            result = compare_av(model, store, cfg, folder, info=info, progress=not args.json)
-            results.append({"model": name, "se": "distilled" if se else "identity", "se_checkpoint": se,
-                            "report": str(folder), "clips": result.info["clips"], "summary": result.summary})
+    runs = [(name, checkpoints[name]) for name in args.models if name in checkpoints]  # distilled first
+    runs += [(name, None) for name in args.models if args.identity or name not in checkpoints]
+    for name, se in runs:
+        model, maps, info = load_compared_model(store, torch.device("cpu"), None, name, None, se)
+        cfg = AVCompareConfig(methods=tuple(args.methods.split(",")), clips=args.clips,
+                              clip_frames=args.clip_frames, batch_size=4,
+                              causal=CausalSettings(steps=args.steps, batch_size=16), maps=maps)
+        folder = out / f"{name}-{'distilled' if se else 'identity'}"
+        result = compare_av(model, store, cfg, folder, info=info, progress=not args.json)
+        results.append({"model": name, "se": "distilled" if se else "identity", "se_checkpoint": se,
+                        "report": str(folder), "clips": result.info["clips"], "summary": result.summary})
     if args.json:
         print(json.dumps({"store": str(store.path), "frames": int(store.n_frames), "runs": results}, default=str))
     print(table(results))

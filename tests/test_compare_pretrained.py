@@ -163,3 +163,19 @@ def test_cli_compares_a_published_model(store, tmp_path, monkeypatch):
     bad = CliRunner().invoke(compare_command, ["--pretrained", "lr-asd", "--checkpoint", "x.pt", "--data",
                                                str(store.path), "--out", str(out)])
     assert bad.exit_code != 0 and "exactly one" in bad.output
+
+
+def test_prep_labelled_arguments(tmp_path):
+    from asd_explain.cli.prep_labelled import command as prep_command
+    from asd_explain.pretrained_inputs.labelled_store import parse_segments
+
+    assert parse_segments("0-2.5, 3.5-4.7") == [(0.0, 2.5), (3.5, 4.7)] and parse_segments("") == []
+    with pytest.raises(ValueError, match="'3.5' is not START-END"):
+        parse_segments("0-1,3.5")
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"")
+    result = CliRunner().invoke(prep_command, ["--video", str(video), "--video", str(video), "--speech", "0-1",
+                                               "--out", str(tmp_path / "s")])
+    assert result.exit_code != 0 and "one --speech per --video" in result.output
+    result = CliRunner().invoke(prep_command, ["--video", str(video), "--speech", "2-1", "--out", str(tmp_path / "s")])
+    assert result.exit_code == 1 and "ends before it starts" in result.output

@@ -144,3 +144,17 @@ def read_mouth(store: TrackStore, entity_id: str, start: int = 0, stop: int | No
         raise ValueError(f"{path}: {len(regions)} mouth regions for a track of {store.entry(entity_id)['n_frames']} "
                          "frames")
     return regions[start:stop]
+
+
+def parse_segments(text: str) -> list[tuple[float, float]]:
+    """``"0-2.5,3.5-4.7"`` -> [(0.0, 2.5), (3.5, 4.7)]; ``""`` -> []; a one-line ValueError otherwise."""
+    out = []
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        try:
+            lo, hi = (float(v) for v in part.split("-"))
+        except ValueError:
+            raise ValueError(f"speech segment {part!r} is not START-END in seconds (e.g. 0-2.5,3.5-4.7)") from None
+        if hi <= lo:
+            raise ValueError(f"speech segment {part!r} ends before it starts")
+        out.append((lo, hi))
+    return out
