@@ -65,13 +65,18 @@ def markdown(result, settings: dict[str, Any]) -> str:
     lines += [", ".join(f"{k}: `{v}`" for k, v in result.info.items() if v is not None), ""]
     for modality in dict.fromkeys(s["modality"] for s in result.summary):
         rows = [s for s in result.summary if s["modality"] == modality]
-        lines += [f"## {modality}", "", "| method | deletion AUC (lower better) | insertion AUC (higher better) | "
-                  "pointing % | voiced mass / share (any, own) | ms per clip |", "|---|---:|---:|---:|---:|---:|"]
+        pointing = any(s.get("pointing_pct") is not None for s in rows)  # evidence columns only with a corpus
+        voiced = any(s.get("voiced_mass_over_share_any") is not None for s in rows)
+        head = ["method", "deletion AUC (lower better)", "insertion AUC (higher better)"]
+        head += (["pointing %"] if pointing else []) + (["voiced mass / share (any, own)"] if voiced else [])
+        lines += [f"## {modality}", "", "| " + " | ".join(head + ["ms per clip"]) + " |",
+                  "|---|" + "---:|" * len(head)]
         for s in rows:
-            lines.append(f"| {s['method']} | {_fmt(s['deletion_auc'], 4)} | {_fmt(s['insertion_auc'], 4)} | "
-                         f"{_fmt(s.get('pointing_pct'), 1)} | {_fmt(s.get('voiced_mass_over_share_any'), 2)}, "
-                         f"{_fmt(s.get('voiced_mass_over_share_own'), 2)} | "
-                         f"{_fmt(s['ms_per_clip'], 0)} |")
+            cells = [s["method"], _fmt(s["deletion_auc"], 4), _fmt(s["insertion_auc"], 4)]
+            cells += [_fmt(s.get("pointing_pct"), 1)] if pointing else []
+            cells += ([f"{_fmt(s.get('voiced_mass_over_share_any'), 2)}, "
+                       f"{_fmt(s.get('voiced_mass_over_share_own'), 2)}"] if voiced else [])
+            lines.append("| " + " | ".join(cells + [_fmt(s["ms_per_clip"], 0)]) + " |")
         lines += _mouth_lines(rows)
         lines.append("")
         for key, check in result.checks.items():
