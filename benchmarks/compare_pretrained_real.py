@@ -10,7 +10,7 @@ two real talking heads: mouth pointing, Deletion / Insertion per modality (face,
 
     ASD_EXPLAIN_WEIGHTS=../shared/weights python benchmarks/compare_pretrained_real.py \\
         --se-checkpoint light-asd=RUN/checkpoints/best.pt --se-checkpoint lr-asd=RUN2/checkpoints/best.pt \\
-        [--store STORE] [--out OUT] [--identity] [--clips 12 --clip-frames 25 --steps 16] [--json]
+        [--store STORE] [--out OUT] [--identity] [--clips 12 --clip-frames 25 --steps 8] [--json]
 """
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ def main() -> None:
     parser.add_argument("--methods", default=METHODS)
     parser.add_argument("--clips", type=int, default=12)
     parser.add_argument("--clip-frames", type=int, default=25)
-    parser.add_argument("--steps", type=int, default=16)
+    parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
