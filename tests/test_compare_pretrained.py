@@ -179,3 +179,22 @@ def test_prep_labelled_arguments(tmp_path):
     assert result.exit_code != 0 and "one --speech per --video" in result.output
     result = CliRunner().invoke(prep_command, ["--video", str(video), "--speech", "2-1", "--out", str(tmp_path / "s")])
     assert result.exit_code == 1 and "ends before it starts" in result.output
+
+
+def test_benchmark_reads_the_readme_segments_and_writes_the_table(tmp_path):
+    import importlib.util
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "compare_pretrained_real.py"
+    spec = importlib.util.spec_from_file_location("compare_pretrained_real", script)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    readme = tmp_path / "README.md"
+    readme.write_text("| file | size | speech |\n|---|---|---|\n| a.mp4 | 700 x 700 | 0.0-2.5, 3.5-4.7 |\n"
+                      "| b.mp4 | 844 | 0.2-2.4 |\n")
+    assert bench.readme_speech(readme) == {"a.mp4": [(0.0, 2.5), (3.5, 4.7)], "b.mp4": [(0.2, 2.4)]}
+    summary = [{"modality": "face", "method": "se", "mouth_pct": 90.0, "lips_pct": 80.0, "deletion_auc": 0.5,
+                "insertion_auc": 0.7, "ms_per_clip": 10.0, "centre_mouth_pct": 100.0, "centre_lips_pct": 50.0},
+               {"modality": "audio", "method": "se", "deletion_auc": 0.4, "insertion_auc": 0.6, "ms_per_clip": 10.0}]
+    lines = bench.table([{"model": "m", "se": "distilled", "summary": summary}]).splitlines()
+    assert lines[2] == "| m | distilled | se | 90.0 | 80.0 | 0.500 | 0.700 | 0.400 | 0.600 | 10 / 10 |"
+    assert lines[3].startswith("| m | distilled | crop centre (no model) | 100.0 | 50.0 |")
