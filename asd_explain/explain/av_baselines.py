@@ -36,15 +36,32 @@ from ..models.blocks import TemporalConv, sequences_as_frames
 from .base import Explainer, Explanation, Target
 from .baselines import GRAD_CAM_METHODS, GradCamExplainer
 
+#: grad-cam's layer on a published model (Light-ASD, LR-ASD): the encoder's last block (its last conv
+#: + BatchNorm + ReLU), the (B, 128, T, 14, 14) face / (B, 128, 13, T) MFCC map before their SE block
+PUBLISHED_TARGET = "encoder.block3"
+
+
+def modality_encoder(model: Any, modality: str) -> nn.Module:
+    """The encoder of one modality: ``ASDModel.encoders[m]``, or a published model's visual / audio encoder."""
+    if modality not in model.modalities:
+        raise ValueError(f"the model has no {modality} stream (modalities: {list(model.modalities)})")
+    encoders = getattr(model, "encoders", None)
+    if encoders is not None:
+        return encoders[modality]
+    return {"face": model.visual_encoder, "audio": model.audio_encoder}[modality]
+
+
+def modality_forward(model: Any, modality: str, x: torch.Tensor) -> torch.Tensor:
+    """One modality's input (batch layout) -> its (B, T, D) embedding (``forward_<modality>`` of any model)."""
+    return getattr(model, f"forward_{modality}")(x)
+
 
 class ModalityView(nn.Module):
     """``model`` as a function of one modality (layouts in the module docstring); other inputs fixed."""
 
     def __init__(self, model: ASDModel, batch: Mapping[str, Any], modality: str) -> None:
         super().__init__()
-        if modality not in model.modalities:
-            raise ValueError(f"the model has no {modality} stream (modalities: {list(model.modalities)})")
-        self.encoder = model.encoders[modality]  # the only registered submodule
+        self.encoder = modality_encoder(model, modality)  # the only registered submodule
         self.__dict__["_model"] = model          # not a submodule: FullGrad / hooks see this encoder only
         self.modality = modality
         self.inputs = {m: batch[m] for m in model.modalities}
@@ -73,6 +90,11 @@ class ModalityView(nn.Module):
         logits = self._model(**{**self.inputs, self.modality: self.from_view(v)})["logits"]
         return logits.flatten(0, 1) if self.visual else logits
 
+    @property
+    def target_layer(self) -> str:
+        """grad-cam's layer in the view: the toolkit's encoder SE output, or a published model's last block."""
+        return "encoder.se" if hasattr(self.encoder, "se") else PUBLISHED_TARGET
+
     def se_reshape(self, activation: torch.Tensor) -> torch.Tensor:
         """The SE output as grad-cam should see it: visual (B, C, T, h, w) -> (B*T, C, h, w)."""
         return activation.transpose(1, 2).flatten(0, 1) if self.visual else activation
@@ -80,13 +102,20 @@ class ModalityView(nn.Module):
 
 class FoldedFullGrad(FullGrad):
     """grad-cam's FullGrad on a ``ModalityView``: temporal BatchNorm2d layers, which run on the
-    (B, C, T, h*w) view of the frames, have their bias gradients put back into (B*T, C, h, w) frames."""
+    (B, C, T, h*w) view of the frames, have their bias gradients put back into (B*T, C, h, w) frames, and
+    the BatchNorm3d layers of the published models' 3-D visual encoders (which grad-cam's FullGrad does not
+    look for) are added, their (B, C, T, h, w) gradients folded into frames. Gradients are recorded per
+    layer (a tensor hook on each output), so parallel paths cannot pair a gradient with another layer's bias."""
 
     def __init__(self, model: ModalityView, target_layers, reshape_transform=None) -> None:
         super().__init__(model, [], None)
         self._frame_size: dict[nn.Module, tuple[int, int]] = {}
         self._order: list[nn.Module] = []
-        self._bias = {layer: bias for layer, bias in zip(self.target_layers, self.bias_data, strict=True)}
+        self._grads: dict[nn.Module, torch.Tensor] = {}
+        extra = [m for m in model.modules() if type(m) is nn.BatchNorm3d and m.bias is not None]
+        self.target_layers = list(self.target_layers) + extra
+        self._bias = {layer: bias for layer, bias in zip(self.target_layers, self.bias_data, strict=False)}
+        self._bias.update({layer: bias_of(layer).cpu().numpy() for layer in extra})
         for layer in self.target_layers:
             self.activations_and_grads.handles.append(layer.register_forward_hook(self._record))
         for module in model.modules():
@@ -95,27 +124,39 @@ class FoldedFullGrad(FullGrad):
                 self.activations_and_grads.handles.append(module.register_forward_pre_hook(hook))
 
     def _record(self, module: nn.Module, _inputs, output: torch.Tensor) -> None:
-        if output.requires_grad:  # grad-cam keeps gradients of these only, in forward order
+        if output.requires_grad:
             self._order.append(module)
+            output.register_hook(lambda grad: self._grads.__setitem__(module, grad.detach().cpu()))
 
     def forward(self, input_tensor, targets, eigen_smooth=False):
-        self._order = []
+        self._order, self._grads = [], {}
         return super().forward(input_tensor, targets, eigen_smooth)
 
     def compute_cam_per_layer(self, input_tensor, target_category, eigen_smooth):
         frames = input_tensor.shape[0]
         size = self.get_target_width_height(input_tensor)
-        grads = [g.cpu().numpy() for g in self.activations_and_grads.gradients]
-        if len(grads) != len(self._order):
-            raise RuntimeError(f"FullGrad: {len(grads)} gradients for {len(self._order)} bias layers")
+        missing = [layer for layer in self._order if layer not in self._grads]
+        if missing:
+            raise RuntimeError(f"FullGrad: no gradient for {len(missing)} of {len(self._order)} bias layers")
         weighted = np.abs(input_tensor.grad.detach().cpu().numpy() * input_tensor.detach().cpu().numpy())
         parts = [scale_accross_batch_and_channels(weighted, size)]
-        for layer, grad in zip(self._order, grads, strict=True):
-            if grad.shape[0] != frames and layer in self._frame_size:  # (B, C, T, h*w) -> (B*T, C, h, w)
-                grad = sequences_as_frames(torch.from_numpy(grad), *self._frame_size[layer]).numpy()
-            bias_grad = np.abs(self._bias[layer][None, :, None, None] * grad)
+        for layer in self._order:
+            grad = self._grads[layer]
+            if grad.dim() == 5:  # (B, C, T, h, w) of a 3-D encoder -> (B*T, C, h, w)
+                grad = grad.transpose(1, 2).flatten(0, 1)
+            elif grad.shape[0] != frames and layer in self._frame_size:  # (B, C, T, h*w) -> (B*T, C, h, w)
+                grad = sequences_as_frames(grad, *self._frame_size[layer])
+            bias_grad = np.abs(self._bias[layer][None, :, None, None] * grad.numpy())
             parts.append(scale_accross_batch_and_channels(bias_grad, size).sum(axis=1, keepdims=True))
         return np.concatenate(parts, axis=1).sum(axis=1, keepdims=True)
+
+
+def bias_of(layer: nn.Module) -> torch.Tensor:
+    """FullGrad's bias of a layer: a conv's bias, or a BatchNorm's (eval-mode) shift
+    ``bias - running_mean * weight / sqrt(running_var + eps)``."""
+    if isinstance(layer, nn.modules.batchnorm._BatchNorm):
+        return (layer.bias - layer.running_mean * layer.weight / torch.sqrt(layer.running_var + layer.eps)).detach()
+    return layer.bias.detach()
 
 
 def _frame_size_hook(sizes: dict[nn.Module, tuple[int, int]], bn: nn.Module):
@@ -129,7 +170,7 @@ class ViewExplainer(GradCamExplainer):
 
     def __init__(self, method: str, view: ModalityView) -> None:
         reshape = view.se_reshape if method != "fullgrad" else None
-        super().__init__(method, view, "encoder.se" if method != "fullgrad" else None, out_size=view.out_size(),
+        super().__init__(method, view, view.target_layer if method != "fullgrad" else None, out_size=view.out_size(),
                          reshape_transform=reshape)
         self.view = view
 
@@ -165,7 +206,7 @@ class CachedStages(nn.Module):
         self.modality = modality
         self.offset = offset
         with torch.no_grad():
-            self.embeddings = {m: model._forward_modality(m, batch[m]) for m in model.modalities if m != modality}
+            self.embeddings = {m: modality_forward(model, m, batch[m]) for m in model.modalities if m != modality}
         self._rows: torch.Tensor | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -173,7 +214,7 @@ class CachedStages(nn.Module):
         rows = self._rows
         offset = self.offset if not isinstance(self.offset, torch.Tensor) or rows is None else self.offset[rows]
         embeddings = {m: (e if rows is None else e[rows]) for m, e in self.embeddings.items()}
-        embeddings[self.modality] = model._forward_modality(self.modality, x + offset)
+        embeddings[self.modality] = modality_forward(model, self.modality, x + offset)
         return model.forward_head(model.forward_temporal(model.forward_fusion(embeddings)))
 
     def for_samples(self, rows: torch.Tensor | Sequence[int]) -> "CachedStages":

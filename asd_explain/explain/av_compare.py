@@ -9,6 +9,12 @@ every method and scores each modality's maps:
   i.e. mean grey; insertion from the blurred crops), and the audio feature spectrogram ((4T, F) bins;
   deleted bins = the clip's quietest value of that frequency band, insertion from the blurred
   spectrogram). Only the perturbed modality's encoder runs per perturbed input (``CachedStages``).
+- published models (``models.pretrained``: face + audio) read the store as they were trained (grey 112 px
+  crops with their normalisation, python_speech_features MFCC: ``train.pretrained_sources.PsfAudioDataset``);
+  grad-cam methods target the encoder's last block (``av_baselines.PUBLISHED_TARGET``);
+- with mouth regions in the store (``pretrained_inputs.labelled_store``: real videos): mouth pointing of
+  the face maps on labelled speaking frames, on the grown mouth region and the bare lip box, beside a map
+  peaked at the crop's centre (``av_mouth``);
 - with ``corpus`` (the synthetic corpus the store was made from): pointing against the evidence:
   face map maximum in the mouth box, body map maximum in the gesture box (correctly scored speaking
   frames), and the audio attention's mass in voiced audio frames over their share (any on-screen
@@ -35,7 +41,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..data.dataset import TrackDataset, collate
+from ..data.dataset import TrackDataset
 from ..data.store import TrackStore
 from ..metrics.deletion import CausalSettings, deletion_insertion
 from ..metrics.pointing import pointing_game
@@ -43,7 +49,9 @@ from ..models.asd_model import ASDModel
 from .av_baselines import CachedStages
 from .av_evidence import track_evidence
 from .av_explainers import AV_EXPLAINERS, build_av_explainer, explain_with, explainer_family, se_settings_for_compare
+from .av_mouth import MouthSource, score_mouth, summarise_mouth
 from .journal import RecordJournal
+from .map_settings import MapSettings
 
 AV_METHODS = ("se", "gradcam", "gradcam++", "eigengradcam", "fullgrad")
 PRIMARY_SE = "se"  # its checks are reported under the modality's name, other SE variants as "modality/name"
@@ -57,7 +65,8 @@ class AVCompareConfig:
     methods: explainers (se and grad-cam names); modalities: those compared (the model's by default);
     clips: clips compared, spread evenly over the store's tracks; clip_frames: frames per clip;
     batch_size: clips per explanation call; causal: Deletion / Insertion settings (``steps`` = curve
-    points - 1); speaking_threshold, pointing_tolerance_px, voiced_envelope: evidence scoring.
+    points - 1); speaking_threshold, pointing_tolerance_px, voiced_envelope: evidence scoring;
+    maps: the SE explainers' map settings (the variants change their reference; occlusion is always off).
     """
 
     methods: tuple[str, ...] = AV_METHODS
@@ -69,6 +78,7 @@ class AVCompareConfig:
     speaking_threshold: float = 0.5
     pointing_tolerance_px: float = 0.0
     voiced_envelope: float = 0.1
+    maps: MapSettings = field(default_factory=MapSettings)
 
     def __post_init__(self) -> None:
         names = [m.strip().lower() for m in self.methods if m.strip()]
@@ -126,19 +136,23 @@ def compare_av(model: ASDModel, store: TrackStore | str | Path, cfg: AVCompareCo
     done = journal.load() if journal else {}
     dataset = _dataset(store, model)
     evidence = _EvidenceSource(store, Path(corpus), cfg.voiced_envelope) if corpus else None
+    mouth = MouthSource(store) if "face" in modalities else None
+    mouth = mouth if mouth is not None and mouth.available else None
     batches = [clips[i:i + cfg.batch_size] for i in range(0, len(clips), cfg.batch_size)]
     rows: list[dict[str, Any]] = []
     curve_sums: dict[tuple[str, str], dict[str, np.ndarray]] = {}
     if len(done) < len(batches) * len(cfg.methods):
-        warm_up(model, to_device(collate([dataset[k] for k in batches[0]]), model.device), cfg.methods, modalities)
+        warm_up(model, to_device(dataset.collate([dataset[k] for k in batches[0]]), model.device), cfg.methods,
+                modalities, cfg.maps)
     for index, keys in enumerate(tqdm(batches, desc="compare", unit="batch", disable=not progress)):
-        batch = to_device(collate([dataset[k] for k in keys]), model.device)
+        batch = to_device(dataset.collate([dataset[k] for k in keys]), model.device)
         order = cfg.methods[index % len(cfg.methods):] + cfg.methods[:index % len(cfg.methods)]
         for method in order:
             record = done.get((index, method))
             if record is None:
                 record = run_method(model, batch, method, modalities, cfg,
-                                    evidence.for_clips(keys) if evidence else None)
+                                    evidence.for_clips(keys) if evidence else None,
+                                    mouth.for_clips(keys) if mouth else None)
                 if journal:
                     journal.append(index, method, record)
             for row in record["rows"]:
@@ -151,7 +165,7 @@ def compare_av(model: ASDModel, store: TrackStore | str | Path, cfg: AVCompareCo
     if out_dir is not None:
         from .av_compare_report import write_av_report
 
-        first = to_device(collate([dataset[clips[0]]]), model.device)
+        first = to_device(dataset.collate([dataset[clips[0]]]), model.device)
         write_av_report(result, Path(out_dir), grid=grid_maps(model, first, cfg, modalities))
     return result
 
@@ -162,25 +176,31 @@ def to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
 
 
 def _dataset(store: TrackStore, model: ASDModel) -> TrackDataset:
+    if not hasattr(model, "config"):  # a published model: grey crops + the authors' MFCC
+        from ..train.pretrained_sources import PsfAudioDataset
+
+        p = model.preprocessing
+        return PsfAudioDataset(TrackDataset(store, modalities=("face",), grey_norm=(p.pixel_mean, p.pixel_std)))
     c = model.config
     names = tuple(m for m in ("face", "body", "audio") if m in c.modalities)
     return TrackDataset(store, audio_feature=c.audio_feature,
                         n_mels=c.n_audio_features if c.audio_feature == "logmel" else 40, modalities=names)
 
 
-def warm_up(model: ASDModel, batch: dict[str, Any], methods: tuple[str, ...], modalities: tuple[str, ...]) -> None:
+def warm_up(model: ASDModel, batch: dict[str, Any], methods: tuple[str, ...], modalities: tuple[str, ...],
+            maps: MapSettings | None = None) -> None:
     """One untimed call of the first method of each family first (one modality for gradient methods), so no
     method's time includes the process's first passes."""
     firsts = {explainer_family(m): m for m in reversed(methods)}
     for family, method in firsts.items():
-        explain_maps(model, batch, method, modalities if family == "se" else modalities[:1])
+        explain_maps(model, batch, method, modalities if family == "se" else modalities[:1], maps)
 
 
-def explain_maps(model: ASDModel, batch: dict[str, Any], method: str, modalities: tuple[str, ...]
-                 ) -> tuple[dict[str, torch.Tensor], dict[str, float], torch.Tensor]:
+def explain_maps(model: ASDModel, batch: dict[str, Any], method: str, modalities: tuple[str, ...],
+                 maps: MapSettings | None = None) -> tuple[dict[str, torch.Tensor], dict[str, float], torch.Tensor]:
     """Maps per modality in batch layout ((B, T, H, W) crops, (B, 4T, F) audio), seconds per modality and
-    the clean per-frame scores (B, T), from the registered explainer ``method``."""
-    explainer = build_av_explainer(method, model, se_settings_for_compare(), modalities)
+    the clean per-frame scores (B, T), from the registered explainer ``method`` (SE: on ``maps``)."""
+    explainer = build_av_explainer(method, model, se_settings_for_compare(maps), modalities)
     with explainer:
         result, scores = explain_with(explainer, batch)
     maps = {m: result.maps[m] for m in modalities}
@@ -188,9 +208,9 @@ def explain_maps(model: ASDModel, batch: dict[str, Any], method: str, modalities
 
 
 def run_method(model: ASDModel, batch: dict[str, Any], method: str, modalities: tuple[str, ...],
-               cfg: AVCompareConfig, evidence: list | None) -> dict[str, Any]:
+               cfg: AVCompareConfig, evidence: list | None, mouth: list | None = None) -> dict[str, Any]:
     """Explain one batch with one method, then score every modality's maps; a JSON-able record."""
-    maps, seconds, scores = explain_maps(model, batch, method, modalities)
+    maps, seconds, scores = explain_maps(model, batch, method, modalities, cfg.maps)
     rows = [{"item": i} for i in range(len(batch["entity_ids"]))]
     curve_sums = {}
     for m in modalities:
@@ -204,6 +224,8 @@ def run_method(model: ASDModel, batch: dict[str, Any], method: str, modalities: 
             row[f"{m}_seconds"] = seconds[m] / len(rows)
     if evidence is not None:
         _score_evidence(rows, maps, scores, batch, evidence, cfg)
+    if mouth is not None and "face" in maps:
+        score_mouth(rows, maps["face"], batch, mouth)
     return {"rows": rows, "curve_sums": curve_sums, "step": int(curves.step)}
 
 
@@ -266,6 +288,8 @@ def summarise_av(rows: list[dict[str, Any]], curve_sums: dict, cfg: AVCompareCon
                 frames = sum(r.get("correct_speaking_frames", 0) for r in mine)
                 hits = sum(r.get(f"{m}_pointing_hits", 0) for r in mine)
                 entry["pointing_pct"] = 100 * hits / frames if frames else None
+            if m == "face":
+                entry.update(summarise_mouth(mine))
             if m == "audio" and any("audio_voiced_share_any" in r for r in mine):
                 for who in ("any", "own"):
                     scored = [r for r in mine if r[f"audio_voiced_share_{who}"] > 0]
@@ -311,7 +335,7 @@ def _mean(rows: list[dict[str, Any]], key: str) -> float:
 def grid_maps(model: ASDModel, batch: dict[str, Any], cfg: AVCompareConfig, modalities: tuple[str, ...]
               ) -> dict[str, Any]:
     """Maps of one clip by every method, for the PNG grid."""
-    maps = {method: explain_maps(model, batch, method, modalities)[0] for method in cfg.methods}
+    maps = {method: explain_maps(model, batch, method, modalities, cfg.maps)[0] for method in cfg.methods}
     return {"batch": batch, "maps": maps}
 
 

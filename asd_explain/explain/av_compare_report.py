@@ -2,8 +2,9 @@
 
 Files (atomic) in ``out_dir``:
   compare.md     one table per modality (deletion, insertion, pointing, audio voiced mass / share,
-                 ms per clip), the SE checks (insertion within 0.03 of the best baseline, GradCAM time
-                 / SE time) and every setting;
+                 ms per clip; face: mouth pointing on real faces and the crop-centre baseline), the SE
+                 checks (insertion within 0.03 of the best baseline, GradCAM time / SE time) and every
+                 setting;
   compare.csv    one row per (modality, method);
   compare.json   {"settings", "info", "summary", "checks", "curves"};
   per_clip.csv   one row per (method, clip);
@@ -27,7 +28,8 @@ from .av_render import _save_figure, crops_to_uint8, frame_picks
 from .render import overlay_heatmap, save_grid
 
 SUMMARY_COLUMNS = ("modality", "method", "clips", "deletion_auc", "insertion_auc", "pointing_pct",
-                   "voiced_mass_over_share_any", "voiced_mass_over_share_own", "ms_per_clip")
+                   "voiced_mass_over_share_any", "voiced_mass_over_share_own", "ms_per_clip", "mouth_frames",
+                   "mouth_pct", "lips_pct", "centre_mouth_pct", "centre_lips_pct")
 
 
 def write_av_report(result, out_dir: Path, grid: dict[str, Any] | None = None) -> None:
@@ -53,7 +55,9 @@ def _settings(result) -> dict[str, Any]:
             "audio_deletion_value": "the clip's quietest value of each feature band",
             "visual_deletion_value": "0 in normalised space (mean grey)",
             "se_time": "one no-grad forward for all modalities, charged in full to each",
-            "baseline_layer": "the encoder's SE output (FullGrad: every Conv2d/BatchNorm2d bias of the encoder)"}
+            "baseline_layer": "the encoder's SE output; published models: the encoder's last block (block3) "
+                              "(FullGrad: every Conv2d/BatchNorm2d bias of the encoder, and the BatchNorm3d of a "
+                              "published visual encoder)"}
 
 
 def markdown(result, settings: dict[str, Any]) -> str:
@@ -61,13 +65,19 @@ def markdown(result, settings: dict[str, Any]) -> str:
     lines += [", ".join(f"{k}: `{v}`" for k, v in result.info.items() if v is not None), ""]
     for modality in dict.fromkeys(s["modality"] for s in result.summary):
         rows = [s for s in result.summary if s["modality"] == modality]
-        lines += [f"## {modality}", "", "| method | deletion AUC (lower better) | insertion AUC (higher better) | "
-                  "pointing % | voiced mass / share (any, own) | ms per clip |", "|---|---:|---:|---:|---:|---:|"]
+        pointing = any(s.get("pointing_pct") is not None for s in rows)  # evidence columns only with a corpus
+        voiced = any(s.get("voiced_mass_over_share_any") is not None for s in rows)
+        head = ["method", "deletion AUC (lower better)", "insertion AUC (higher better)"]
+        head += (["pointing %"] if pointing else []) + (["voiced mass / share (any, own)"] if voiced else [])
+        lines += [f"## {modality}", "", "| " + " | ".join(head + ["ms per clip"]) + " |",
+                  "|---|" + "---:|" * len(head)]
         for s in rows:
-            lines.append(f"| {s['method']} | {_fmt(s['deletion_auc'], 4)} | {_fmt(s['insertion_auc'], 4)} | "
-                         f"{_fmt(s.get('pointing_pct'), 1)} | {_fmt(s.get('voiced_mass_over_share_any'), 2)}, "
-                         f"{_fmt(s.get('voiced_mass_over_share_own'), 2)} | "
-                         f"{_fmt(s['ms_per_clip'], 0)} |")
+            cells = [s["method"], _fmt(s["deletion_auc"], 4), _fmt(s["insertion_auc"], 4)]
+            cells += [_fmt(s.get("pointing_pct"), 1)] if pointing else []
+            cells += ([f"{_fmt(s.get('voiced_mass_over_share_any'), 2)}, "
+                       f"{_fmt(s.get('voiced_mass_over_share_own'), 2)}"] if voiced else [])
+            lines.append("| " + " | ".join(cells + [_fmt(s["ms_per_clip"], 0)]) + " |")
+        lines += _mouth_lines(rows)
         lines.append("")
         for key, check in result.checks.items():
             if key.split("/")[0] != modality:
@@ -83,6 +93,20 @@ def markdown(result, settings: dict[str, Any]) -> str:
         lines.append("")
     lines += ["Settings:", ""] + [f"- {k}: {v}" for k, v in settings.items()] + [""]
     return "\n".join(lines)
+
+
+def _mouth_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """Face maps on real faces: % of labelled speaking frames whose maximum is in the mouth region / lip box."""
+    scored = [s for s in rows if s.get("mouth_pct") is not None]
+    if not scored:
+        return []
+    lines = ["", f"Mouth pointing ({scored[0]['mouth_frames']} labelled speaking frames with landmarks): maximum "
+             "in the mouth region (lip landmarks' box grown by half its height) / in the lip box", "",
+             "| method | mouth region % | lip box % |", "|---|---:|---:|"]
+    lines += [f"| {s['method']} | {_fmt(s['mouth_pct'], 1)} | {_fmt(s['lips_pct'], 1)} |" for s in scored]
+    lines.append(f"| crop centre (no model) | {_fmt(scored[0]['centre_mouth_pct'], 1)} | "
+                 f"{_fmt(scored[0]['centre_lips_pct'], 1)} |")
+    return lines
 
 
 def _fmt(value: float | None, digits: int) -> str:

@@ -7,6 +7,10 @@
                                             forward, all modalities, modality importance)
   se-clipmean, se-speaking, se-motion       the same with the "clip-mean" / "speaking" / "motion" reference
                                             for every modality
+  se-paper                                  the settings with the paper's channel rule (excitation above mean
+                                            + z std; ``top_percent`` off): equals ``se`` under the default
+                                            settings, differs where they keep every channel (the published
+                                            models' default, ``distill.PRETRAINED_FACE_MAPS``)
   gradcam, gradcam++, eigengradcam, fullgrad  ``GradCamAVExplainer``: the grad-cam method on each modality in
                                             turn (one forward + backward per modality, ``av_baselines``)
 
@@ -85,6 +89,11 @@ def _se_variant(name: str, reference: str) -> None:
 
 for _name, _reference in (("se-clipmean", "clip-mean"), ("se-speaking", "speaking"), ("se-motion", "motion")):
     _se_variant(_name, _reference)
+
+
+@register_av_explainer("se-paper", "se")
+def _se_paper(model: Any, settings: MapSettings, modalities: Sequence[str]) -> Explainer:
+    return TimedSE(model, replace(settings, top_percent=None), modalities)
 
 
 class GradCamAVExplainer(Explainer):
