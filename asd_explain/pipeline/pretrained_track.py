@@ -30,6 +30,7 @@ from ..explain.importance import staged_logits
 from ..explain.map_settings import MapSettings
 from ..models.heads import speaking_probability
 from ..models.pretrained import load_pretrained
+from ..models.windowed_faces import windowed_face_embeddings
 from ..pretrained_inputs.multi_duration import (
     AUDIO_FRAMES_PER_VIDEO_FRAME,
     AUTHORS_DURATIONS_S,
@@ -145,14 +146,20 @@ def track_inputs(model: Any, faces_uint8: np.ndarray, mfcc: np.ndarray) -> tuple
 def multi_duration_logits(model: Any, faces: torch.Tensor, mfcc: torch.Tensor,
                           durations_s: Sequence[float] = AUTHORS_DURATIONS_S, fps: float = 25.0) -> torch.Tensor:
     """``faces (1, V, H, W)`` normalised, ``mfcc (1, A, 13)`` -> ``(T, 2)`` logits averaged over windows of each
-    duration exactly as ``multi_duration_scores`` averages the class-1 logit (same trim, same windows)."""
+    duration exactly as ``multi_duration_scores`` averages the class-1 logit (same trim, same windows: each
+    window is scored on its own). The windows' visual embeddings come from one pass over the track plus short
+    clips at the cuts (``models.windowed_faces``, equal to encoding each window); audio, fusion, temporal
+    model and head run per window as before."""
     n = common_length(faces.shape[1], mfcc.shape[1], fps)
+    per_duration = [window_starts(n, int(round(d * fps))) for d in durations_s]
+    embedded = windowed_face_embeddings(model, faces[:, :n], [w for ws in per_duration for w in ws])
     runs = []
-    for duration in durations_s:
-        window = int(round(duration * fps))
-        pieces = [model(face=faces[:, a:b], audio=mfcc[:, AUDIO_FRAMES_PER_VIDEO_FRAME * a:
-                                                      AUDIO_FRAMES_PER_VIDEO_FRAME * b])["logits"][0].float()
-                  for a, b in window_starts(n, window)]
+    for windows in per_duration:
+        pieces = []
+        for a, b in windows:
+            audio = model.forward_audio(mfcc[:, AUDIO_FRAMES_PER_VIDEO_FRAME * a:AUDIO_FRAMES_PER_VIDEO_FRAME * b])
+            fused = model.forward_fusion({"audio": audio, "face": embedded[(a, b)][None]})
+            pieces.append(model.forward_head(model.forward_temporal(fused))[0].float())
         runs.append(torch.cat(pieces))
     return torch.stack(runs).mean(0)
 
