@@ -26,6 +26,8 @@ def _bn(dim: int, channels: int) -> nn.Module:
 class LightVisualBlock(nn.Module):
     """(B, in, T, H, W) -> (B, out, T, H', W'); two (2+1)-D paths (k = 3, 5) summed, then 1x1x1."""
 
+    temporal_radius = 2  # the k = 5 temporal conv
+
     def __init__(self, in_ch: int, out_ch: int, downsample: bool) -> None:
         super().__init__()
         stride = (1, 2, 2) if downsample else (1, 1, 1)

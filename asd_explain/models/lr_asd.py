@@ -44,6 +44,7 @@ class LRVisualBlock(_SequentialBlock):
     """(B, in, T, H, W) -> (B, out, T, H', W')."""
 
     order = ("s_1", "s_2", "t_1", "t_2")
+    temporal_radius = 3  # temporal convs of 5 then 3 frames
 
     def __init__(self, in_ch: int, out_ch: int, downsample: bool) -> None:
         super().__init__()

@@ -72,6 +72,13 @@ class VisualEncoder(nn.Module):
         self.block3 = block(w2, w3, False)
         self.out_channels = w3
 
+    @property
+    def temporal_radius_frames(self) -> int | None:
+        """Frames on each side of frame t that change its output (the blocks' temporal convs; the pools are
+        per frame), or None when a block does not declare ``temporal_radius``."""
+        radii = [getattr(b, "temporal_radius", None) for b in (self.block1, self.block2, self.block3)]
+        return None if None in radii else sum(radii)
+
     def feature_map(self, video: torch.Tensor) -> torch.Tensor:
         """(B, 1, T, H, W) normalised grey crops -> (B, C, T, H/8, W/8)."""
         return self.block3(self.pool2(self.block2(self.pool1(self.block1(video)))))

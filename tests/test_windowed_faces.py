@@ -1,0 +1,72 @@
+"""Windowed visual embeddings from one pass + cut clips equal encoding every window on its own, and the
+multi-duration logits built on them equal the authors' per-window scoring (random weights, small frames)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from asd_explain.models.light_asd import LightASD
+from asd_explain.models.lr_asd import LRASD
+from asd_explain.models.windowed_faces import temporal_radius, windowed_face_embeddings
+from asd_explain.pipeline.pretrained_track import multi_duration_logits
+from asd_explain.pretrained_inputs.multi_duration import multi_duration_scores, window_starts
+
+BUILDERS = {"light-asd": LightASD, "lr-asd": LRASD}
+
+
+def _model(name: str, se: bool = False) -> torch.nn.Module:
+    torch.manual_seed(0)
+    model = BUILDERS[name](se=se).eval()
+    with torch.no_grad():  # BN statistics and SE gates that are not the identity
+        for module in model.modules():
+            if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+                module.running_mean.uniform_(-0.2, 0.2)
+                module.running_var.uniform_(0.5, 2.0)
+        for block in model.se_blocks().values():
+            torch.nn.init.normal_(block.fc2.weight, std=0.5)
+    return model
+
+
+def _faces(frames: int, side: int = 40) -> torch.Tensor:
+    return torch.randn(1, frames, side, side, generator=torch.Generator().manual_seed(1))
+
+
+@pytest.mark.parametrize("name,se", [("light-asd", False), ("light-asd", True), ("lr-asd", False)])
+def test_windows_equal_encoding_each_window_alone(name, se):
+    model = _model(name, se)
+    faces = _faces(53)
+    windows = window_starts(53, 12) + window_starts(53, 25) + [(3, 10), (40, 53), (5, 48)]
+    got = windowed_face_embeddings(model, faces, windows)
+    with torch.no_grad():
+        for a, b in windows:
+            np.testing.assert_allclose(got[(a, b)].numpy(), model.forward_face(faces[:, a:b])[0].numpy(),
+                                       atol=1e-5, err_msg=f"window {a}:{b}")
+
+
+def test_declared_radius_is_needed(monkeypatch):
+    """One frame less of context than declared gives different embeddings near the cuts: the test above can
+    fail, and the declared radius is not larger than it must be for Light-ASD."""
+    model = _model("light-asd")
+    faces = _faces(40)
+    assert temporal_radius(model) == 6 and temporal_radius(_model("lr-asd")) == 9
+    monkeypatch.setattr(model.visual_encoder.block1, "temporal_radius", 1)
+    assert temporal_radius(model) == 5
+    got = windowed_face_embeddings(model, faces, [(0, 20), (20, 40)])
+    with torch.no_grad():
+        alone = model.forward_face(faces[:, 20:40])[0]
+    assert (got[(20, 40)] - alone).abs().max() > 1e-5  # the tolerance of the test above
+
+
+@pytest.mark.parametrize("name", ["light-asd", "lr-asd"])
+def test_multi_duration_logits_equal_scoring_each_window(name):
+    model = _model(name)
+    faces = _faces(61)
+    mfcc = torch.randn(1, 4 * 61 - 2, 13, generator=torch.Generator().manual_seed(2))  # trimmed to 60 frames
+    durations = (0.5, 1, 2)
+    logits = multi_duration_logits(model, faces, mfcc, durations)
+    with torch.no_grad():
+        authors = multi_duration_scores(lambda f, m: model(face=f, audio=m)["logits"][..., 1], faces, mfcc,
+                                        durations)
+    assert logits.shape == (60, 2)
+    np.testing.assert_allclose(logits[:, 1].numpy(), authors, atol=1e-5)
