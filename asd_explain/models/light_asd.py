@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .pretrained_blocks import AudioEncoder, VisualEncoder, batch_norm
+from .pretrained_blocks import AudioEncoder, VisualEncoder, batch_norm, conv, relu
 from .pretrained_model import EMBED_DIM, PretrainedASDModel
 
 ARCHITECTURE = "light-asd"
@@ -38,14 +38,16 @@ class LightVisualBlock(nn.Module):
             self.add_module(f"bn_t_{k}", _bn(3, out_ch))
         self.last = nn.Conv3d(out_ch, out_ch, 1, bias=False)
         self.bn_last = _bn(3, out_ch)
-        self.relu = nn.ReLU()
 
     def _path(self, x: torch.Tensor, k: int) -> torch.Tensor:
-        x = self.relu(getattr(self, f"bn_s_{k}")(getattr(self, f"s_{k}")(x)))
-        return self.relu(getattr(self, f"bn_t_{k}")(getattr(self, f"t_{k}")(x)))
+        x = relu(getattr(self, f"bn_s_{k}")(getattr(self, f"s_{k}")(x)))
+        return relu(getattr(self, f"bn_t_{k}")(conv(getattr(self, f"t_{k}"), x)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.relu(self.bn_last(self.last(self._path(x, 3) + self._path(x, 5))))
+        """Temporal and 1x1x1 convs run as 2-D convs (``pretrained_blocks.conv``); in place without autograd."""
+        paths = self._path(x, 3), self._path(x, 5)
+        joined = paths[0] + paths[1] if torch.is_grad_enabled() else paths[0].add_(paths[1])
+        return relu(self.bn_last(conv(self.last, joined)))
 
 
 class LightAudioBlock(nn.Module):
