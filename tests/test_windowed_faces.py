@@ -70,3 +70,64 @@ def test_multi_duration_logits_equal_scoring_each_window(name):
                                         durations)
     assert logits.shape == (60, 2)
     np.testing.assert_allclose(logits[:, 1].numpy(), authors, atol=1e-5)
+
+
+def _track(frames: int = 120, side: int = 40) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(3)
+    return (rng.integers(0, 256, (frames, side, side), dtype=np.uint8),
+            rng.normal(size=(4 * frames, 13)).astype(np.float32))
+
+
+def _plain_twin(explained: torch.nn.Module, name: str = "light-asd") -> torch.nn.Module:
+    """The published model without SE whose weights are the explained model's (a distilled model's scorer)."""
+    plain = BUILDERS[name]().eval()
+    plain.load_state_dict({k: v for k, v in explained.state_dict().items() if not k.startswith("se.")})
+    return plain
+
+
+def _authors(model, faces_uint8, mfcc, durations):
+    faces = model.preprocessing.normalise_faces(torch.from_numpy(faces_uint8))[None]
+    with torch.no_grad():
+        return multi_duration_scores(lambda f, m: model(face=f, audio=m)["logits"][..., 1], faces,
+                                     torch.from_numpy(mfcc)[None], durations)
+
+
+@pytest.mark.parametrize("chunk,durations", [(1500, (1, 2)), (50, (1, 2)), (50, (0.6, 1.5))])
+def test_track_scores_reuse_the_explanation_pass_and_equal_the_authors(chunk, durations):
+    """A distilled-like explained model (SE gates not the identity) scored by its plain twin, the scorer's
+    visual embeddings taken from the explanation's pass (chunks of 50 frames: windows inside a chunk and,
+    with 0.6 s windows, across chunks); a scorer with other visual weights is not given them."""
+    from asd_explain.explain.map_settings import MapSettings
+    from asd_explain.pipeline.pretrained_track import explain_authors_track
+
+    model = _model("light-asd", se=True)
+    faces, mfcc = _track()
+    settings = MapSettings(occlusion=False)
+    scorer = _plain_twin(model)
+    got = explain_authors_track(model, faces, mfcc, settings=settings, durations_s=durations, chunk_frames=chunk,
+                                scorer=scorer)
+    np.testing.assert_allclose(got.authors_scores, _authors(scorer, faces, mfcc, durations), atol=1e-5)
+    other = _plain_twin(model)
+    with torch.no_grad():
+        other.visual_encoder.block3.last.weight.mul_(1.5)
+    got = explain_authors_track(model, faces, mfcc, settings=settings, durations_s=durations, chunk_frames=chunk,
+                                scorer=other)
+    np.testing.assert_allclose(got.authors_scores, _authors(other, faces, mfcc, durations), atol=1e-5)
+    own = explain_authors_track(model, faces, mfcc, settings=settings, durations_s=durations, chunk_frames=chunk)
+    np.testing.assert_allclose(own.authors_scores, _authors(model, faces, mfcc, durations), atol=1e-5)
+
+
+@pytest.mark.parametrize("chunk", [1500, 50])
+def test_single_pass_scores_of_the_plain_twin(chunk):
+    from asd_explain.explain.map_settings import MapSettings
+    from asd_explain.pipeline.pretrained_track import explain_authors_track
+
+    model = _model("light-asd", se=True)
+    scorer = _plain_twin(model)
+    faces, mfcc = _track()
+    got = explain_authors_track(model, faces, mfcc, settings=MapSettings(occlusion=False), scoring="single-pass",
+                                chunk_frames=chunk, scorer=scorer)
+    with torch.no_grad():
+        want = scorer(face=scorer.preprocessing.normalise_faces(torch.from_numpy(faces))[None],
+                      audio=torch.from_numpy(mfcc)[None])["logits"][0]
+    np.testing.assert_allclose(got.logits, want.numpy(), atol=1e-5)

@@ -25,28 +25,36 @@ def temporal_radius(model: Any) -> int | None:
 
 
 @torch.no_grad()
-def windowed_face_embeddings(model: Any, faces: torch.Tensor, windows: Sequence[tuple[int, int]]
+def windowed_face_embeddings(model: Any, faces: torch.Tensor, windows: Sequence[tuple[int, int]],
+                             full: torch.Tensor | None = None, segments: Sequence[tuple[int, int]] | None = None
                              ) -> dict[tuple[int, int], torch.Tensor]:
-    """``faces (1, n, H, W)`` normalised, ``windows`` ``[(a, b)]`` inside ``[0, n)`` -> {(a, b): (b - a, D)}
-    equal to ``model.forward_face(faces[:, a:b])[0]`` (module docstring); a model without a declared radius
-    runs every window on its own."""
-    n = faces.shape[1]
+    """``faces (1, L, H, W)`` normalised, ``windows`` ``[(a, b)]`` inside ``[0, L)`` -> {(a, b): (b - a, D)}
+    equal to ``model.forward_face(faces[:, a:b])[0]`` (module docstring).
+
+    ``full`` (L, D): the model's embeddings of ``faces`` already computed, each of ``segments`` ``[(s0, s1)]``
+    (default: the whole track) encoded on its own (a long track explained in chunks); without it the track is
+    encoded here. A window inside one segment takes that segment's ends as its own where they coincide; a
+    window across segments, one shorter than ``2r`` frames, or a model without a declared radius is encoded
+    on its own."""
     radius = temporal_radius(model)
     windows = sorted(set(windows))
     if radius is None:
         return {(a, b): model.forward_face(faces[:, a:b])[0] for a, b in windows}
-    full = model.forward_face(faces)[0]
+    if full is None:
+        full, segments = model.forward_face(faces)[0], None
+    segments = list(segments or [(0, faces.shape[1])])
     span = 2 * radius
-    joined = [(a, b) for a, b in windows if b - a >= span]
-    starts = sorted({a for a, _ in joined if a > 0})
-    stops = sorted({b for _, b in joined if b < n})
+    inside = {w: next((s for s in segments if s[0] <= w[0] and w[1] <= s[1]), None) for w in windows}
+    joined = {w: s for w, s in inside.items() if s is not None and w[1] - w[0] >= span}
+    starts = sorted({a for (a, _), (s0, _) in joined.items() if a != s0})
+    stops = sorted({b for (_, b), (_, s1) in joined.items() if b != s1})
     clips = [faces[0, a:a + span] for a in starts] + [faces[0, b - span:b] for b in stops]
     edges = model.forward_face(torch.stack(clips)) if clips and radius else None  # (K, 2r, D)
     head = {a: edges[i, :radius] for i, a in enumerate(starts)} if edges is not None else {}
     tail = {b: edges[len(starts) + i, radius:] for i, b in enumerate(stops)} if edges is not None else {}
     out = {}
     for a, b in windows:
-        if b - a < span:
+        if (a, b) not in joined:
             out[(a, b)] = model.forward_face(faces[:, a:b])[0]
             continue
         first = head.get(a, full[a:a + radius])

@@ -144,15 +144,21 @@ def track_inputs(model: Any, faces_uint8: np.ndarray, mfcc: np.ndarray) -> tuple
 
 @torch.no_grad()
 def multi_duration_logits(model: Any, faces: torch.Tensor, mfcc: torch.Tensor,
-                          durations_s: Sequence[float] = AUTHORS_DURATIONS_S, fps: float = 25.0) -> torch.Tensor:
+                          durations_s: Sequence[float] = AUTHORS_DURATIONS_S, fps: float = 25.0,
+                          face_embedding: tuple[torch.Tensor, list[tuple[int, int]]] | None = None) -> torch.Tensor:
     """``faces (1, V, H, W)`` normalised, ``mfcc (1, A, 13)`` -> ``(T, 2)`` logits averaged over windows of each
     duration exactly as ``multi_duration_scores`` averages the class-1 logit (same trim, same windows: each
     window is scored on its own). The windows' visual embeddings come from one pass over the track plus short
     clips at the cuts (``models.windowed_faces``, equal to encoding each window); audio, fusion, temporal
-    model and head run per window as before."""
+    model and head run per window as before. ``face_embedding``: ``model``'s visual embeddings of ``faces``
+    (V, D) already computed, with the segments they were computed over (``windowed_face_embeddings``)."""
     n = common_length(faces.shape[1], mfcc.shape[1], fps)
     per_duration = [window_starts(n, int(round(d * fps))) for d in durations_s]
-    embedded = windowed_face_embeddings(model, faces[:, :n], [w for ws in per_duration for w in ws])
+    windows = [w for ws in per_duration for w in ws]
+    if face_embedding is None:
+        embedded = windowed_face_embeddings(model, faces[:, :n], windows)
+    else:
+        embedded = windowed_face_embeddings(model, faces, windows, *face_embedding)
     runs = []
     for windows in per_duration:
         pieces = []
@@ -177,22 +183,82 @@ def explain_authors_track(model: Any, faces_uint8: np.ndarray, mfcc: np.ndarray,
     faces, audio = track_inputs(model, faces_uint8, mfcc)
     n = faces.shape[1]
     explainer = PretrainedSEExplainer(model, settings)
-    pieces, logits = [], []
+    scorer = model if scorer is None else scorer
+    pieces, logits, embedded, segments = [], [], [], []
     for start in range(0, n, chunk_frames):
         stop = min(start + chunk_frames, n)
         batch: Mapping[str, Any] = {
             "face": faces[:, start:stop], "audio": audio[:, 4 * start:4 * stop], "entity_ids": [entity_id],
             "timestamps_s": None if timestamps_s is None else torch.as_tensor(timestamps_s[start:stop])[None]}
-        result = explainer.explain(batch)
+        with _FaceMaps(model) as maps:
+            result = explainer.explain(batch)
         pieces.append(track_explanations(result, batch)[0])
         logits.append(result.logits[0].float().cpu())
+        embedded.append(maps.embedding_of(scorer))
+        segments.append((start, stop))
     explanation = join_explanations(pieces)
     track_logits = torch.cat(logits)
+    face_embedding = (torch.cat(embedded), segments) if all(e is not None for e in embedded) else None
     if scoring == "multi-duration":
-        track_logits = multi_duration_logits(scorer or model, faces, audio, durations_s).cpu()
-    elif scorer is not None:
-        with torch.no_grad():
-            track_logits = scorer(face=faces, audio=audio)["logits"][0].float().cpu()
-    if scoring == "multi-duration" or scorer is not None:
+        track_logits = multi_duration_logits(scorer, faces, audio, durations_s, face_embedding=face_embedding).cpu()
+    elif scorer is not model:
+        track_logits = _single_pass_logits(scorer, faces, audio, face_embedding)
+    if scoring == "multi-duration" or scorer is not model:
         explanation.scores = speaking_probability(track_logits).numpy().astype(np.float32)
     return PretrainedTrackResult(explanation, track_logits.numpy(), track_logits[:, 1].numpy().copy())
+
+
+@torch.no_grad()
+def _single_pass_logits(scorer: Any, faces: torch.Tensor, audio: torch.Tensor,
+                        face_embedding: tuple[torch.Tensor, list[tuple[int, int]]] | None) -> torch.Tensor:
+    """``scorer``'s (T, 2) logits of the whole track in one pass, its visual embeddings reused when they were
+    computed over the whole track (one chunk)."""
+    if face_embedding is None or len(face_embedding[1]) != 1:
+        return scorer(face=faces, audio=audio)["logits"][0].float().cpu()
+    fused = scorer.forward_fusion({"audio": scorer.forward_audio(audio), "face": face_embedding[0][None]})
+    return scorer.forward_head(scorer.forward_temporal(fused))[0].float().cpu()
+
+
+class _FaceMaps:
+    """Records the input and output of the explained model's face SE block during its first forward (the
+    explanation's pass over the track), so that the visual embeddings of a scorer that shares the visual
+    encoder are not computed again: ``embedding_of(scorer)`` -> (T, D) equal to ``scorer.forward_face`` of
+    the same frames, or None (no face SE block, not recorded, or a scorer with other visual weights)."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.block = model.se_blocks().get("face") if hasattr(model, "se_blocks") else None
+        self.maps: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._handle = None
+
+    def __enter__(self) -> "_FaceMaps":
+        if self.block is not None:
+            self._handle = self.block.register_forward_hook(self._record)
+        return self
+
+    def _record(self, _module, inputs, output) -> None:
+        if self.maps is None:
+            self.maps = (inputs[0], output)
+
+    def __exit__(self, *exc) -> None:
+        if self._handle is not None:
+            self._handle.remove()
+
+    @torch.no_grad()
+    def embedding_of(self, scorer: Any) -> torch.Tensor | None:
+        if self.maps is None:
+            return None
+        before, after = self.maps
+        if scorer is self.model:
+            return self.model.visual_encoder.pool(after)[0]
+        if not _same_visual_encoder(self.model, scorer) or "face" in getattr(scorer, "se", {}):
+            return None
+        return scorer.visual_encoder.pool(before)[0]
+
+
+def _same_visual_encoder(a: Any, b: Any) -> bool:
+    """Both models have a ``visual_encoder`` with equal weights and buffers."""
+    if not (hasattr(a, "visual_encoder") and hasattr(b, "visual_encoder")):
+        return False
+    ours, theirs = a.visual_encoder.state_dict(), b.visual_encoder.state_dict()
+    return ours.keys() == theirs.keys() and all(torch.equal(ours[k], theirs[k].to(ours[k].device)) for k in ours)
