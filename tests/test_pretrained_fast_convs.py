@@ -53,3 +53,28 @@ def test_visual_blocks_equal_the_plain_conv3d_blocks(builder, plain):
     x.grad = None
     plain(block, x).square().sum().backward()
     np.testing.assert_allclose(mine.numpy(), x.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("dims", [2, 3])
+def test_folded_batch_norm_equals_conv_bn_relu_and_steps_aside_for_hooks(dims):
+    from asd_explain.models.pretrained_blocks import conv_bn_relu
+
+    torch.manual_seed(0)
+    convolution = (nn.Conv3d(3, 5, (1, 3, 3), 1, (0, 1, 1), bias=False) if dims == 3
+                   else nn.Conv2d(3, 5, 3, 1, 1, bias=True))
+    norm = (nn.BatchNorm3d if dims == 3 else nn.BatchNorm2d)(5, eps=1e-3).eval()
+    with torch.no_grad():
+        norm.running_mean.uniform_(-0.5, 0.5)
+        norm.running_var.uniform_(0.2, 3.0)
+        norm.weight.uniform_(0.5, 1.5)
+        norm.bias.uniform_(-0.3, 0.3)
+    x = torch.randn(2, 3, 4, 9, 9) if dims == 3 else torch.randn(2, 3, 9, 9)
+    want = torch.relu(norm(convolution(x))).detach().numpy()
+    with torch.no_grad():
+        np.testing.assert_allclose(conv_bn_relu(convolution, norm, x).numpy(), want, rtol=1e-5, atol=1e-6)
+        seen = []
+        handle = norm.register_forward_hook(lambda _m, _i, out: seen.append(out))
+        conv_bn_relu(convolution, norm, x)
+        handle.remove()
+    assert len(seen) == 1  # a hooked norm runs as itself
+    np.testing.assert_allclose(conv_bn_relu(convolution, norm, x).detach().numpy(), want, rtol=1e-5, atol=1e-6)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .pretrained_blocks import AudioEncoder, VisualEncoder, batch_norm, conv, relu
+from .pretrained_blocks import AudioEncoder, VisualEncoder, batch_norm, conv_bn_relu
 from .pretrained_model import EMBED_DIM, PretrainedASDModel
 
 ARCHITECTURE = "light-asd"
@@ -40,14 +40,15 @@ class LightVisualBlock(nn.Module):
         self.bn_last = _bn(3, out_ch)
 
     def _path(self, x: torch.Tensor, k: int) -> torch.Tensor:
-        x = relu(getattr(self, f"bn_s_{k}")(getattr(self, f"s_{k}")(x)))
-        return relu(getattr(self, f"bn_t_{k}")(conv(getattr(self, f"t_{k}"), x)))
+        x = conv_bn_relu(getattr(self, f"s_{k}"), getattr(self, f"bn_s_{k}"), x)
+        return conv_bn_relu(getattr(self, f"t_{k}"), getattr(self, f"bn_t_{k}"), x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Temporal and 1x1x1 convs run as 2-D convs (``pretrained_blocks.conv``); in place without autograd."""
+        """Temporal and 1x1x1 convs run as 2-D convs, BN folded into them without autograd
+        (``pretrained_blocks.conv_bn_relu``)."""
         paths = self._path(x, 3), self._path(x, 5)
         joined = paths[0] + paths[1] if torch.is_grad_enabled() else paths[0].add_(paths[1])
-        return relu(self.bn_last(conv(self.last, joined)))
+        return conv_bn_relu(self.last, self.bn_last, joined)
 
 
 class LightAudioBlock(nn.Module):

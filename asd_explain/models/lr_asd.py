@@ -16,7 +16,7 @@ from typing import Mapping
 import torch
 from torch import nn
 
-from .pretrained_blocks import AudioEncoder, ChannelGate, VisualEncoder, batch_norm, conv, relu
+from .pretrained_blocks import AudioEncoder, ChannelGate, VisualEncoder, batch_norm, conv_bn_relu
 from .pretrained_model import EMBED_DIM, PretrainedASDModel
 
 ARCHITECTURE = "lr-asd"
@@ -36,7 +36,7 @@ class _SequentialBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for name in self.order:
-            x = relu(getattr(self, name.replace("_", "_norm_"))(conv(getattr(self, name), x)))
+            x = conv_bn_relu(getattr(self, name), getattr(self, name.replace("_", "_norm_")), x)
         return x
 
 
