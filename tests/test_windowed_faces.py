@@ -35,8 +35,8 @@ def _faces(frames: int, side: int = 40) -> torch.Tensor:
 @pytest.mark.parametrize("name,se", [("light-asd", False), ("light-asd", True), ("lr-asd", False)])
 def test_windows_equal_encoding_each_window_alone(name, se):
     model = _model(name, se)
-    faces = _faces(53)
-    windows = window_starts(53, 12) + window_starts(53, 25) + [(3, 10), (40, 53), (5, 48)]
+    faces = _faces(90)
+    windows = window_starts(90, 20) + window_starts(90, 30) + window_starts(90, 12) + [(3, 10), (40, 90), (5, 48)]
     got = windowed_face_embeddings(model, faces, windows)
     with torch.no_grad():
         for a, b in windows:
@@ -52,7 +52,7 @@ def test_declared_radius_is_needed(monkeypatch):
     assert temporal_radius(model) == 6 and temporal_radius(_model("lr-asd")) == 9
     monkeypatch.setattr(model.visual_encoder.block1, "temporal_radius", 1)
     assert temporal_radius(model) == 5
-    got = windowed_face_embeddings(model, faces, [(0, 20), (20, 40)])
+    got = windowed_face_embeddings(model, faces, [(0, 20), (20, 40)])  # 20 frames: recomputed at the cut
     with torch.no_grad():
         alone = model.forward_face(faces[:, 20:40])[0]
     assert (got[(20, 40)] - alone).abs().max() > 1e-5  # the tolerance of the test above
@@ -102,7 +102,7 @@ def test_track_scores_reuse_the_explanation_pass_and_equal_the_authors(chunk, du
 
     model = _model("light-asd", se=True)
     faces, mfcc = _track()
-    settings = MapSettings(occlusion=False)
+    settings = MapSettings(occlusion=True)  # the blank pass runs while the encoder's outputs are recorded
     scorer = _plain_twin(model)
     got = explain_authors_track(model, faces, mfcc, settings=settings, durations_s=durations, chunk_frames=chunk,
                                 scorer=scorer)
@@ -115,6 +115,11 @@ def test_track_scores_reuse_the_explanation_pass_and_equal_the_authors(chunk, du
     np.testing.assert_allclose(got.authors_scores, _authors(other, faces, mfcc, durations), atol=1e-5)
     own = explain_authors_track(model, faces, mfcc, settings=settings, durations_s=durations, chunk_frames=chunk)
     np.testing.assert_allclose(own.authors_scores, _authors(model, faces, mfcc, durations), atol=1e-5)
+    alone = explain_authors_track(model, faces, mfcc, settings=settings, scoring="single-pass", chunk_frames=chunk)
+    for kind in ("occlusion", "se_mass"):  # recording changes nothing in the explanation
+        np.testing.assert_array_equal(got.explanation.importance[kind]["face"],
+                                      alone.explanation.importance[kind]["face"])
+    np.testing.assert_array_equal(got.explanation.face_maps, alone.explanation.face_maps)
 
 
 @pytest.mark.parametrize("chunk", [1500, 50])
