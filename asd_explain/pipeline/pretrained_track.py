@@ -30,7 +30,7 @@ from ..explain.importance import staged_logits
 from ..explain.map_settings import MapSettings
 from ..models.heads import speaking_probability
 from ..models.pretrained import load_pretrained
-from ..models.windowed_faces import EncoderPass, windowed_face_embeddings
+from ..models.windowed_faces import EncoderPass, temporal_radius, windowed_face_embeddings
 from ..pretrained_inputs.multi_duration import (
     AUDIO_FRAMES_PER_VIDEO_FRAME,
     AUTHORS_DURATIONS_S,
@@ -96,10 +96,18 @@ def fast_occlusion(model: Any, run) -> dict[str, torch.Tensor]:
     the blanked variants of every modality go through fusion, temporal model and head as one batch."""
     names = list(run.inputs)
     batch = run.scores.shape[0]
-    variants = {m: torch.cat([blank_embedding(model, m, run.inputs[m]).expand_as(run.embeddings[m])
-                              if m == k else run.embeddings[m] for k in names]) for m in names}
+    variants = {m: torch.cat([blank_embedding(model, m, run.inputs[m], _blank_radius(model, m))
+                              .expand_as(run.embeddings[m]) if m == k else run.embeddings[m] for k in names])
+                for m in names}
     blanked = speaking_probability(staged_logits(model, variants))  # (M B, T), modality-major
     return {m: run.scores.float() - blanked[i * batch:(i + 1) * batch] for i, m in enumerate(names)}
+
+
+def _blank_radius(model: Any, modality: str) -> int:
+    """The visual encoder's declared reach (``windowed_faces.temporal_radius``: 6 frames for Light-ASD, 9 for
+    LR-ASD) for the face, else ``TEMPORAL_RADIUS_FRAMES``."""
+    declared = temporal_radius(model) if modality == "face" else None
+    return TEMPORAL_RADIUS_FRAMES if declared is None else declared
 
 
 def load_explained_model(name: str, weights: str | Path | None = None, se_checkpoint: str | Path | None = None,
