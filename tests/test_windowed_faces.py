@@ -92,24 +92,25 @@ def _authors(model, faces_uint8, mfcc, durations):
                                      torch.from_numpy(mfcc)[None], durations)
 
 
-@pytest.mark.parametrize("chunk,durations", [(1500, (1, 2)), (50, (1, 2)), (50, (0.6, 1.5))])
-def test_track_scores_reuse_the_explanation_pass_and_equal_the_authors(chunk, durations):
+@pytest.mark.parametrize("name,chunk,durations", [("light-asd", 1500, (1, 2)), ("light-asd", 50, (1, 2)),
+                                                  ("light-asd", 50, (0.6, 1.5)), ("lr-asd", 1500, (1, 2))])
+def test_track_scores_reuse_the_explanation_pass_and_equal_the_authors(name, chunk, durations):
     """A distilled-like explained model (SE gates not the identity) scored by its plain twin, the scorer's
     visual embeddings taken from the explanation's pass (chunks of 50 frames: windows inside a chunk and,
     with 0.6 s windows, across chunks); a scorer with other visual weights is not given them."""
     from asd_explain.explain.map_settings import MapSettings
     from asd_explain.pipeline.pretrained_track import explain_authors_track
 
-    model = _model("light-asd", se=True)
+    model = _model(name, se=True)
     faces, mfcc = _track()
     settings = MapSettings(occlusion=True)  # the blank pass runs while the encoder's outputs are recorded
-    scorer = _plain_twin(model)
+    scorer = _plain_twin(model, name)
     got = explain_authors_track(model, faces, mfcc, settings=settings, durations_s=durations, chunk_frames=chunk,
                                 scorer=scorer)
     np.testing.assert_allclose(got.authors_scores, _authors(scorer, faces, mfcc, durations), atol=1e-5)
-    other = _plain_twin(model)
+    other = _plain_twin(model, name)
     with torch.no_grad():
-        other.visual_encoder.block3.last.weight.mul_(1.5)
+        next(other.visual_encoder.block3.parameters()).mul_(1.5)
     got = explain_authors_track(model, faces, mfcc, settings=settings, durations_s=durations, chunk_frames=chunk,
                                 scorer=other)
     np.testing.assert_allclose(got.authors_scores, _authors(other, faces, mfcc, durations), atol=1e-5)
