@@ -88,10 +88,10 @@ def conv_bn_relu(convolution: nn.Module, norm: nn.Module, x: torch.Tensor) -> to
     """``relu(norm(convolution(x)))``. Without autograd, with ``norm`` in eval mode and no hooks on either
     module, the batch norm is folded into the convolution (``w * g / sqrt(v + eps)``, bias ``b - m g /
     sqrt(v + eps)``: the same function, ~1e-7 relative rounding, tested), which saves a pass over the
-    activations; the ReLU is then in place."""
+    activations, and the ReLU is in place."""
     if (torch.is_grad_enabled() or norm.training or norm.running_var is None or norm.weight is None
             or _hooked(convolution) or _hooked(norm)):
-        return relu(norm(conv(convolution, x)))
+        return torch.relu(norm(conv(convolution, x)))  # not in place: a hook may hold the norm's output
     scale = norm.weight * torch.rsqrt(norm.running_var + norm.eps)
     weight = convolution.weight * scale.view(-1, *[1] * (convolution.weight.dim() - 1))
     bias = norm.bias - norm.running_mean * scale
@@ -102,12 +102,6 @@ def conv_bn_relu(convolution: nn.Module, norm: nn.Module, x: torch.Tensor) -> to
 
 def _hooked(module: nn.Module) -> bool:
     return bool(module._forward_hooks or module._forward_pre_hooks)
-
-
-def relu(x: torch.Tensor) -> torch.Tensor:
-    """ReLU, in place when no gradient is being recorded (hooks that read a layer's output for its gradient,
-    FullGrad's, must see the tensor they were given)."""
-    return torch.relu(x) if torch.is_grad_enabled() else torch.relu_(x)
 
 
 class VisualEncoder(nn.Module):
