@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .pretrained_blocks import AudioEncoder, VisualEncoder, batch_norm
+from .pretrained_blocks import AudioEncoder, VisualEncoder, batch_norm, conv_bn_relu
 from .pretrained_model import EMBED_DIM, PretrainedASDModel
 
 ARCHITECTURE = "light-asd"
@@ -26,6 +26,8 @@ def _bn(dim: int, channels: int) -> nn.Module:
 class LightVisualBlock(nn.Module):
     """(B, in, T, H, W) -> (B, out, T, H', W'); two (2+1)-D paths (k = 3, 5) summed, then 1x1x1."""
 
+    temporal_radius = 2  # the k = 5 temporal conv
+
     def __init__(self, in_ch: int, out_ch: int, downsample: bool) -> None:
         super().__init__()
         stride = (1, 2, 2) if downsample else (1, 1, 1)
@@ -36,14 +38,17 @@ class LightVisualBlock(nn.Module):
             self.add_module(f"bn_t_{k}", _bn(3, out_ch))
         self.last = nn.Conv3d(out_ch, out_ch, 1, bias=False)
         self.bn_last = _bn(3, out_ch)
-        self.relu = nn.ReLU()
 
     def _path(self, x: torch.Tensor, k: int) -> torch.Tensor:
-        x = self.relu(getattr(self, f"bn_s_{k}")(getattr(self, f"s_{k}")(x)))
-        return self.relu(getattr(self, f"bn_t_{k}")(getattr(self, f"t_{k}")(x)))
+        x = conv_bn_relu(getattr(self, f"s_{k}"), getattr(self, f"bn_s_{k}"), x)
+        return conv_bn_relu(getattr(self, f"t_{k}"), getattr(self, f"bn_t_{k}"), x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.relu(self.bn_last(self.last(self._path(x, 3) + self._path(x, 5))))
+        """Temporal and 1x1x1 convs run as 2-D convs, BN folded into them without autograd
+        (``pretrained_blocks.conv_bn_relu``)."""
+        paths = self._path(x, 3), self._path(x, 5)
+        joined = paths[0] + paths[1] if torch.is_grad_enabled() else paths[0].add_(paths[1])
+        return conv_bn_relu(self.last, self.bn_last, joined)
 
 
 class LightAudioBlock(nn.Module):

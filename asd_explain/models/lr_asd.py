@@ -16,7 +16,7 @@ from typing import Mapping
 import torch
 from torch import nn
 
-from .pretrained_blocks import AudioEncoder, ChannelGate, VisualEncoder, batch_norm
+from .pretrained_blocks import AudioEncoder, ChannelGate, VisualEncoder, batch_norm, conv_bn_relu
 from .pretrained_model import EMBED_DIM, PretrainedASDModel
 
 ARCHITECTURE = "lr-asd"
@@ -36,7 +36,7 @@ class _SequentialBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for name in self.order:
-            x = torch.relu(getattr(self, name.replace("_", "_norm_"))(getattr(self, name)(x)))
+            x = conv_bn_relu(getattr(self, name), getattr(self, name.replace("_", "_norm_")), x)
         return x
 
 
@@ -44,6 +44,7 @@ class LRVisualBlock(_SequentialBlock):
     """(B, in, T, H, W) -> (B, out, T, H', W')."""
 
     order = ("s_1", "s_2", "t_1", "t_2")
+    temporal_radius = 3  # temporal convs of 5 then 3 frames
 
     def __init__(self, in_ch: int, out_ch: int, downsample: bool) -> None:
         super().__init__()

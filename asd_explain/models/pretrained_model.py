@@ -97,7 +97,11 @@ class PretrainedASDModel(nn.Module):
     # ---- per-modality stages -------------------------------------------------------------------
     def forward_face(self, face: torch.Tensor) -> torch.Tensor:
         """Normalised grey crops (B, T, H, W), (B, T, 1, H, W) or (B, 1, T, H, W) -> (B, T, 128)."""
-        maps = self.visual_encoder.feature_map(face_video(face))  # (B, 128, T, 14, 14)
+        return self.face_embedding(self.visual_encoder.feature_map(face_video(face)))  # maps (B, 128, T, 14, 14)
+
+    def face_embedding(self, maps: torch.Tensor) -> torch.Tensor:
+        """The visual encoder's last map (B, C, T, h, w) -> (B, T, C): the face SE when attached, then the
+        per-frame spatial max."""
         if "face" in self.se:
             maps = self.se["face"](maps)
         return self.visual_encoder.pool(maps)

@@ -105,6 +105,7 @@ def explain_video_pretrained(video: str | Path, out_dir: str | Path,
         summary = _summary(video, video_id, source, streams, prepared, results, pointing, notes, outputs, opts,
                            model, time.perf_counter() - started)
         summary["stage_seconds"] = clock.laps
+        summary["stage_cpu_seconds"] = clock.cpu_laps
         summary["audio_lost_s"] = round(float(audio_lost_s), 3)
         atomic_write_text(stage / "summary.json", json.dumps(summary, indent=2))
         _publish(stage, out)
