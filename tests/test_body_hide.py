@@ -118,12 +118,29 @@ def test_checkpoint_carries_the_option_to_inference(tmp_path, store):
     assert Preprocessing.from_dict(prep.to_dict()) == prep
 
 
-def test_prepared_store_records_the_frame_size(tmp_path_factory):
+def test_prepared_store_hides_every_mouth_pixel_of_the_body_crops(tmp_path_factory):
+    """On a prepared synthetic store (frame size recorded by asd-prep), the corpus's mouth box lies inside
+    the hidden window of every body crop: the body stream no longer sees the mouth."""
     from _av_tiny import tiny_corpus_and_store
 
+    from asd_explain.analysis.av_pass import load_evidence_for
     from asd_explain.data.store import TrackStore
-    store = TrackStore(tiny_corpus_and_store(tmp_path_factory)[1])
-    track = store.read(store.entity_ids[0], 0, 2)
-    assert track.frame_size is not None and track.body is not None
-    hidden = hide_face_in_body(track.body, track.face_boxes, track.body_boxes, track.frame_size, 0.1)
-    assert (hidden != track.body).any()
+    from asd_explain.explain.av_evidence import box_masks, track_evidence
+    corpus, path = tiny_corpus_and_store(tmp_path_factory)
+    store = TrackStore(path)
+    mouth_pixels = 0
+    for entity_id in store.entity_ids:
+        track = store.read(entity_id)
+        assert track.frame_size is not None and track.body is not None
+        evidence = load_evidence_for(corpus, track.video_id)
+        mapped = track_evidence(track, evidence)
+        mouths = box_masks(track.body_boxes, evidence["mouth_box"][mapped.rows, mapped.person],
+                           (int(evidence["width"]), int(evidence["height"])), track.body.shape[1:3])
+        for t in range(track.n_frames):
+            x1, y1, x2, y2 = face_window_in_body(track.face_boxes[t], track.body_boxes[t], track.body.shape[1:3],
+                                                 track.frame_size, 0.1)
+            hidden = np.zeros(track.body.shape[1:3], bool)
+            hidden[y1:y2, x1:x2] = True
+            assert not (mouths[t] & ~hidden).any(), f"{entity_id} frame {t}: mouth outside the hidden window"
+            mouth_pixels += int(mouths[t].sum())
+    assert mouth_pixels > 0
