@@ -30,6 +30,7 @@ from tqdm import tqdm
 
 from ..constants import DEFAULT_Z, MODALITIES
 from ..data.dataset import TrackDataset, collate
+from ..data.preprocessing import model_preprocessing
 from ..data.store import TrackStore
 from ..explain.av_baselines import CachedStages
 from ..explain.av_evidence import track_evidence
@@ -135,8 +136,10 @@ def _clip_evidence(store: TrackStore, corpus: str, keys: list[tuple[int, int, in
 def _clip_dataset(store: TrackStore, model: ASDModel) -> TrackDataset:
     c = model.config
     names = tuple(m for m in MODALITIES if m in c.modalities)
+    prep = model_preprocessing(model)
     return TrackDataset(store, audio_feature=c.audio_feature,
-                        n_mels=c.n_audio_features if c.audio_feature == "logmel" else 40, modalities=names)
+                        n_mels=c.n_audio_features if c.audio_feature == "logmel" else 40, modalities=names,
+                        grey_norm=(prep.face_mean, prep.face_std), body_hide_face=prep.hide_margin)
 
 
 def av_ablation(model: ASDModel, store: TrackStore, settings: Sequence[Setting], cfg: AnalysisConfig, *,

@@ -74,7 +74,10 @@ def chunk_batch(model: ASDModel, track: Track, start: int, stop: int) -> dict[st
     return track_batch(model, face=None if track.face is None else track.face[start:stop],
                        body=None if track.body is None else track.body[start:stop], audio=audio,
                        timestamps_s=track.timestamps_s[start:stop], fps=track.fps, entity_id=track.entity_id,
-                       labels=(track.labels[start:stop] == 1).astype(np.int64), device=model.device)
+                       labels=(track.labels[start:stop] == 1).astype(np.int64), device=model.device,
+                       face_boxes=track.face_boxes[start:stop],
+                       body_boxes=None if track.body_boxes is None else track.body_boxes[start:stop],
+                       frame_size=track.frame_size)
 
 
 def visual_energy(block: dict[str, torch.Tensor], z: float = DEFAULT_Z) -> torch.Tensor:

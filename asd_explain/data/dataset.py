@@ -8,7 +8,9 @@ same whichever DataLoader worker builds it. ``modality_dropout=p`` (training) bl
 with probability p (its own RNG, seeded by ``(seed, epoch, track_index, start, 1)``; ``augment`` not needed);
 ``shift_px=N`` moves each face / body clip by up to N pixels (RNG ``(seed, epoch, track_index, start, 2)``):
 audio features are set to 0 here, face / body crops are written as 0 (the normalisation mean) by ``collate``;
-the item's ``blanked`` names what was blanked.
+the item's ``blanked`` names what was blanked. ``body_hide_face=margin`` sets the face box (grown by
+``margin``) of every body crop to the normalisation mean before any augmentation
+(:mod:`asd_explain.data.body_hide`); None = off.
 
 Batch dict from ``collate`` (B items, T = longest item, padding masked out):
 ``face (B, T, 1, Hf, Wf) float32`` normalised ``(x / 255 - 0.4161) / 0.1688`` (grey; RGB uses the ImageNet
@@ -30,6 +32,7 @@ from torch.utils.data import Dataset, get_worker_info
 from ..constants import GREY_MEAN, GREY_STD, IMAGENET_MEAN, IMAGENET_STD, MODALITIES, SAMPLE_RATE_HZ
 from .audio_features import AUDIO_FRAMES_PER_VIDEO_FRAME, AudioFeatureConfig, audio_features
 from .augment import augment_frames, choose_blank, maybe_mix_audio, random_shift
+from .body_hide import hide_face_in_body
 from .store import TrackStore
 
 RGB_MEAN = np.array(IMAGENET_MEAN, dtype=np.float32)
@@ -69,7 +72,8 @@ class TrackDataset(Dataset):
                  modalities: Sequence[str] = MODALITIES, seed: int = 0, modality_dropout: float = 0.0,
                  dropout_modalities: Sequence[str] | None = None, augment_audio: bool = True,
                  shift_px: int = 0, sample_rate_hz: int = SAMPLE_RATE_HZ,
-                 grey_norm: tuple[float, float] = (GREY_MEAN, GREY_STD)) -> None:
+                 grey_norm: tuple[float, float] = (GREY_MEAN, GREY_STD),
+                 body_hide_face: float | None = None) -> None:
         self.store = store if isinstance(store, TrackStore) else TrackStore(store)
         unknown = [m for m in modalities if m not in MODALITIES]
         if unknown:
@@ -93,6 +97,9 @@ class TrackDataset(Dataset):
         if shift_px < 0:
             raise ValueError(f"shift_px must be >= 0, got {shift_px}")
         self.shift_px = int(shift_px)
+        if body_hide_face is not None and body_hide_face < 0:
+            raise ValueError(f"body_hide_face margin must be >= 0, got {body_hide_face}")
+        self.body_hide_face = body_hide_face
         self.seed = seed
         self.clip_frames = clip_frames
         self.lengths = self.store.lengths
@@ -143,6 +150,9 @@ class TrackDataset(Dataset):
         for name in ("face", "body"):
             frames = getattr(track, name)
             if name in self.modalities and frames is not None:
+                if name == "body" and self.body_hide_face is not None:
+                    frames = hide_face_in_body(frames, track.face_boxes, track.body_boxes, track.frame_size,
+                                               self.body_hide_face, self.grey_norm[0])
                 if rng is not None:
                     frames, _ = augment_frames(frames, rng)
                 if shift_rng is not None:

@@ -17,6 +17,7 @@ import numpy as np
 from ..config import config_from_dict, config_to_dict
 from ..constants import GREY_MEAN, GREY_STD, SAMPLE_RATE_HZ
 from .audio_features import AUDIO_FRAMES_PER_VIDEO_FRAME, AudioFeatureConfig
+from .body_hide import hide_face_in_body
 from .dataset import normalise_frames
 
 
@@ -25,7 +26,10 @@ class Preprocessing:
     """How a model's inputs were made; travels with every checkpoint so inference can redo it.
 
     Units: sizes in pixels, rates in Hz. ``fps_policy``: "native" (labelled frames at the video's own
-    rate) or "resample:<fps>". ``extra`` keeps any further store metadata (body box source, version...).
+    rate) or "resample:<fps>". ``body_hide_face``: the face box (grown by ``body_hide_face_margin`` face
+    widths / heights each side) of every body crop was set to the normalisation mean
+    (:mod:`asd_explain.data.body_hide`), so inference must do the same. ``extra`` keeps any further store
+    metadata (body box source, version...).
     """
 
     face_size: int = 112
@@ -39,6 +43,8 @@ class Preprocessing:
     sample_rate_hz: int = SAMPLE_RATE_HZ
     audio_frames_per_video_frame: int = AUDIO_FRAMES_PER_VIDEO_FRAME
     fps_policy: str = "native"
+    body_hide_face: bool = False
+    body_hide_face_margin: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -64,6 +70,22 @@ class Preprocessing:
     def normalise(self, frames: np.ndarray) -> np.ndarray:
         """uint8 crops (T, H, W) grey or (T, H, W, 3) RGB -> (T, C, H, W) float32 as the model was trained."""
         return normalise_frames(frames, grey_mean=self.face_mean, grey_std=self.face_std)
+
+    @property
+    def hide_margin(self) -> float | None:
+        """The margin of ``body_hide_face`` (None when the body crops keep the head)."""
+        return float(self.body_hide_face_margin) if self.body_hide_face else None
+
+    def body_crops(self, body: np.ndarray, face_boxes: np.ndarray | None, body_boxes: np.ndarray | None,
+                   frame_size: tuple[int, int] | None = None, source: str = "track") -> np.ndarray:
+        """``body (T, h, w[, 3]) uint8`` as the model saw its body crops: with ``body_hide_face``, the face
+        region hidden (needs both boxes; ValueError naming ``source`` without them), else unchanged."""
+        if not self.body_hide_face:
+            return body
+        if face_boxes is None or body_boxes is None:
+            raise ValueError(f"{source}: the checkpoint's body crops hide the face (body_hide_face), which needs "
+                             "the face and body boxes of every frame")
+        return hide_face_in_body(body, face_boxes, body_boxes, frame_size, self.body_hide_face_margin, self.face_mean)
 
     def check_inference(self, source: str = "checkpoint") -> None:
         """ValueError naming ``source`` when inference cannot redo this preprocessing."""

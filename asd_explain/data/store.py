@@ -49,7 +49,8 @@ class Track:
     2 SPEAKING_NOT_AUDIBLE; ``face (T, Hf, Wf[, 3]) uint8``; ``body (T, Hb, Wb[, 3]) uint8`` or None;
     ``face_boxes``/``body_boxes (T, 4) float64`` normalised x1, y1, x2, y2; ``audio (N,) int16`` at 16 kHz
     starting at ``timestamps_s[0] - 0.5 / fps``; ``frame_times_s``/``frame_indices (T,)`` the decoded
-    video frame used for each row (the nearest real frame); ``source_lines (T,)`` CSV line of each row.
+    video frame used for each row (the nearest real frame); ``source_lines (T,)`` CSV line of each row;
+    ``frame_size`` the video's (H, W) in pixels (None when the store did not record it).
     """
 
     entity_id: str
@@ -68,6 +69,7 @@ class Track:
     source_files: tuple[str, ...] = ()
     source_lines: np.ndarray | None = None
     sample_rate_hz: int = SAMPLE_RATE_HZ
+    frame_size: tuple[int, int] | None = None
 
     @property
     def n_frames(self) -> int:
@@ -227,6 +229,7 @@ def read_track(track_file: TrackFile, start: int = 0, stop: int | None = None,
         source_files=tuple(header.get("source_files", ())),
         source_lines=track_file.array("source_lines", start, stop),
         sample_rate_hz=int(header["sample_rate_hz"]),
+        frame_size=tuple(int(v) for v in header["frame_size"]) if header.get("frame_size") else None,
     )
 
 

@@ -202,6 +202,8 @@ def track_record(track: Track, *, codec: str = "zstd", jpeg_quality: int = 95,
         "face": _image_spec(track.face, codec), "body": _image_spec(track.body, codec),
         "source_files": list(track.source_files), "skipped_rows": [],
     }
+    if track.frame_size is not None:
+        header["frame_size"] = [int(v) for v in track.frame_size]
     header.update(extra_header or {})
     minus_one = np.full(n_frames, -1, dtype=np.int64)
     arrays = {

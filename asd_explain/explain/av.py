@@ -46,13 +46,16 @@ def explain_av_batch(model: ASDModel, batch: Mapping[str, Any], settings: MapSet
 def track_batch(model: ASDModel, *, face: np.ndarray | None = None, body: np.ndarray | None = None,
                 audio: np.ndarray | None = None, timestamps_s: np.ndarray, fps: float,
                 entity_id: str = "track", labels: np.ndarray | None = None,
-                device: torch.device | str | None = None) -> dict[str, Any]:
+                device: torch.device | str | None = None, face_boxes: np.ndarray | None = None,
+                body_boxes: np.ndarray | None = None, frame_size: tuple[int, int] | None = None) -> dict[str, Any]:
     """A one-track batch from raw arrays, made as the store loader makes it.
 
     face / body: uint8 crops (T, H, W) grey or (T, H, W, 3) RGB; audio: (N,) int16 (or float in [-1, 1])
     at 16 kHz starting half a frame before ``timestamps_s[0]``; timestamps_s: (T,) seconds. Only the
     model's modalities are needed. Normalisation and audio features follow the model's preprocessing (the
-    checkpoint's, ``data.preprocessing.model_preprocessing``).
+    checkpoint's, ``data.preprocessing.model_preprocessing``); a checkpoint trained with
+    ``data.body_hide_face`` needs ``face_boxes`` / ``body_boxes (T, 4)`` normalised (and the video's
+    ``frame_size (H, W)``) to hide the face in the body crops as training did.
     """
     config = model.config
     prep = model_preprocessing(model)
@@ -69,6 +72,8 @@ def track_batch(model: ASDModel, *, face: np.ndarray | None = None, body: np.nda
             if frames is None or len(frames) != n:
                 raise ValueError(f"the model needs {name} crops for all {n} frames, got "
                                  f"{None if frames is None else len(frames)}")
+            if name == "body":
+                frames = prep.body_crops(frames, face_boxes, body_boxes, frame_size, entity_id)
             batch[name] = torch.from_numpy(prep.normalise(np.ascontiguousarray(frames)))[None]
     if "audio" in config.modalities:
         if audio is None:

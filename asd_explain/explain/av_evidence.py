@@ -153,7 +153,8 @@ def explain_track(model: ASDModel, track: Track, cfg: EvidenceConfig, *, blank_f
     return explain_track_arrays(model, chunk_frames=cfg.chunk_frames,
                                 explainer=build_av_explainer(cfg.method, model, cfg.maps),
                                 blank=("face",) if blank_faces else (), face=track.face, body=track.body,
-                                audio=track.audio,
+                                audio=track.audio, face_boxes=track.face_boxes, body_boxes=track.body_boxes,
+                                frame_size=track.frame_size,
                                 timestamps_s=track.timestamps_s, fps=track.fps, entity_id=track.entity_id,
                                 labels=(track.labels == 1).astype(np.int64))
 

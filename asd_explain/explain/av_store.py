@@ -40,7 +40,7 @@ def explain_store_tracks(model: ASDModel, store: TrackStore, entity_ids: Sequenc
         track = store.read(entity_id, modalities=names)
         explanation = explain_track_arrays(
             model, settings, chunk_frames=chunk_frames, blank=blank, face=track.face, body=track.body,
-            audio=track.audio,
+            audio=track.audio, face_boxes=track.face_boxes, body_boxes=track.body_boxes, frame_size=track.frame_size,
             timestamps_s=track.timestamps_s, fps=track.fps, entity_id=entity_id,
             labels=(track.labels == 1).astype(np.int64))  # type: ignore[arg-type]
         info = {"video_id": track.video_id, "category": track.category, "store": str(store.path),

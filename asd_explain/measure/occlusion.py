@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
+from ..data.preprocessing import model_preprocessing
 from ..data.store import TrackStore
 from ..explain.importance import staged_logits
 from ..models.asd_model import ASDModel, model_inputs
@@ -45,7 +46,8 @@ def occlusion_ap(model: ASDModel, store: TrackStore | str | Path, *, chunk_frame
     AP is the official AVA metric over the store's labelled frames (``FrameScores.average_precision``)."""
     store = store if isinstance(store, TrackStore) else TrackStore(store)
     model.eval()
-    source = StoreTrackSource(store, model.config, chunk_frames=chunk_frames, batch_frames=batch_frames)
+    source = StoreTrackSource(store, model.config, chunk_frames=chunk_frames, batch_frames=batch_frames,
+                              preprocessing=model_preprocessing(model))  # the checkpoint's inputs (body_hide_face)
     positions = eval_positions(source.num_batches(), 0, 1)
     variants: list[str | None] = [None, *model.modalities]
     parts: dict[str | None, list[FrameScores]] = {v: [] for v in variants}

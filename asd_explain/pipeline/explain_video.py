@@ -100,10 +100,14 @@ def explain_video(video: str | Path, checkpoint: str | Path, out_dir: str | Path
         notes.append("no face found: nothing to score; the output video shows the input unchanged")
     inputs = collect_inputs(frames, tracks, entity_ids, settings, audio16, audio_t0, progress=opts.progress,
                             sample_rate_hz=prep.sample_rate_hz)
+    for t in inputs:  # a checkpoint trained with data.body_hide_face sees (and the sheets show) no head in the body
+        if t.body is not None:
+            t.body = prep.body_crops(t.body, t.face_boxes, t.body_boxes, (frames.height, frames.width), t.entity_id)
     clock.lap("crops")
     explanations = explain_tracks(
         model, [{"face": t.face, "body": t.body, "audio": t.audio, "timestamps_s": t.timestamps_s, "fps": frames.fps,
-                 "entity_id": t.entity_id} for t in inputs],
+                 "entity_id": t.entity_id, "face_boxes": t.face_boxes, "body_boxes": t.body_boxes,
+                 "frame_size": (frames.height, frames.width)} for t in inputs],
         workers=_inference_workers(model), threads_per_worker=1 if model.device.type == "cpu" else None,
         chunk_frames=opts.chunk_frames, explainer=build_av_explainer(opts.method, model, opts.maps))
     results = [TrackResult(track, expl.scores, expl.face_maps, expl.body_maps, expl.audio_attention,

@@ -34,6 +34,11 @@ class DataConfig:
                     ``explain --blank``); 0 = off. Independent of ``augment``.
     dropout_modalities: which modalities may be blanked ([] = all the model's), one per dropped clip,
                     uniformly.
+    body_hide_face: set the face box of every body crop to the normalisation mean (train, validation and,
+                    through the checkpoint's preprocessing, evaluate / occlusion / explain), so the body
+                    stream carries the gestures and not a second copy of the mouth
+                    (asd_explain.data.body_hide).
+    body_hide_face_margin: grow the hidden face box by this many face widths / heights on each side.
     """
 
     store: str = ""
@@ -49,6 +54,8 @@ class DataConfig:
     max_tracks: int = 0
     modality_dropout: float = 0.0
     dropout_modalities: tuple[str, ...] = ()
+    body_hide_face: bool = False
+    body_hide_face_margin: float = 0.1
 
     def __post_init__(self) -> None:
         if self.clip_frames < 1 or self.batch_frames < self.clip_frames:
@@ -59,6 +66,8 @@ class DataConfig:
             raise ValueError(f"modality_dropout must be in [0, 1], got {self.modality_dropout}")
         if self.shift_px < 0:
             raise ValueError(f"shift_px must be >= 0, got {self.shift_px}")
+        if self.body_hide_face_margin < 0:
+            raise ValueError(f"body_hide_face_margin must be >= 0, got {self.body_hide_face_margin}")
         unknown = [m for m in self.dropout_modalities if m not in MODALITIES]
         if unknown:
             raise ValueError(f"dropout_modalities: unknown modality {unknown[0]!r} (audio, face, body)")

@@ -76,19 +76,19 @@ def train_on_store(config: TrainConfig, *, resume: bool = True) -> TrainResult:
         raise ConfigError(f"{data.store}: train and val resolve to the same store {val_store.path}")
     if config.init:
         return _fine_tune_published(config, train_store, val_store, resume)
+    prep = preprocessing_of(train_store, config.model, data.body_hide_face_margin if data.body_hide_face else None)
     train_source = StoreClipSource(train_store, config.model, clip_frames=data.clip_frames,
                                    batch_size=data.batch_size, augment=data.augment, seed=config.seed,
                                    num_workers=data.num_workers, max_tracks=data.max_tracks,
                                    modality_dropout=data.modality_dropout,
                                    dropout_modalities=data.dropout_modalities, augment_audio=data.augment_audio,
-                                   shift_px=data.shift_px)
+                                   shift_px=data.shift_px, preprocessing=prep)
     val_source = None
     if val_store is not None:
         val_source = StoreTrackSource(val_store, config.model, chunk_frames=data.eval_clip_frames,
                                       batch_frames=data.batch_frames, num_workers=data.num_workers,
-                                      max_tracks=data.max_tracks)
-    return train(config, train_source, val_source, preprocessing=preprocessing_of(train_store, config.model),
-                 resume=resume)
+                                      max_tracks=data.max_tracks, preprocessing=prep)
+    return train(config, train_source, val_source, preprocessing=prep, resume=resume)
 
 
 def _fine_tune_published(config: TrainConfig, train_store: TrackStore, val_store: TrackStore | None,

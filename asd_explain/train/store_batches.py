@@ -77,8 +77,9 @@ def check_store_preprocessing(store: TrackStore, prep: Preprocessing) -> None:
                          f"{wanted[0]}x{wanted[1]}")
 
 
-def preprocessing_of(store: TrackStore, config: ModelConfig) -> Preprocessing:
-    """What a checkpoint trained on ``store`` must carry about its inputs."""
+def preprocessing_of(store: TrackStore, config: ModelConfig, body_hide_face: float | None = None) -> Preprocessing:
+    """What a checkpoint trained on ``store`` must carry about its inputs (``body_hide_face``: the margin
+    of ``data.body_hide_face``, None = off)."""
     s = store.settings
     face_size = tuple(s.get("face_size", (112, 112)))
     return Preprocessing(
@@ -86,7 +87,8 @@ def preprocessing_of(store: TrackStore, config: ModelConfig) -> Preprocessing:
         body_size=tuple(s.get("body_size", (112, 112))), face_channels=config.face_channels,
         body_channels=config.body_channels, audio_feature=config.audio_feature,
         n_mels=config.n_audio_features, sample_rate_hz=int(s.get("sample_rate_hz", SAMPLE_RATE_HZ)),
-        fps_policy="native",
+        fps_policy="native", body_hide_face=body_hide_face is not None,
+        body_hide_face_margin=float(body_hide_face or 0.0),
         extra={"dataset": store.manifest.get("dataset"), "body_source": s.get("body_source"),
                "face_colour": s.get("face_colour"), "body_colour": s.get("body_colour"),
                "store_format_version": store.manifest.get("format_version"), "face_size": list(face_size)},
@@ -108,7 +110,7 @@ def _dataset(store: TrackStore, config: ModelConfig, *, augment: bool, seed: int
                         modalities=modalities, seed=seed, modality_dropout=modality_dropout,
                         dropout_modalities=tuple(dropout_modalities) or None, augment_audio=augment_audio,
                         shift_px=shift_px, sample_rate_hz=prep.sample_rate_hz,
-                        grey_norm=(prep.face_mean, prep.face_std))
+                        grey_norm=(prep.face_mean, prep.face_std), body_hide_face=prep.hide_margin)
 
 
 class StoreClipSource:
@@ -117,10 +119,11 @@ class StoreClipSource:
     def __init__(self, store: TrackStore, config: ModelConfig, *, clip_frames: int, batch_size: int,
                  augment: bool = True, seed: int = 0, num_workers: int = 0, max_tracks: int = 0,
                  modality_dropout: float = 0.0, dropout_modalities: Sequence[str] = (),
-                 augment_audio: bool = True, shift_px: int = 0) -> None:
+                 augment_audio: bool = True, shift_px: int = 0, preprocessing: Preprocessing | None = None) -> None:
         check_store_fits(store, config)
         self.dataset = _dataset(store, config, augment=augment, seed=seed, modality_dropout=modality_dropout,
-                                dropout_modalities=dropout_modalities, augment_audio=augment_audio, shift_px=shift_px)
+                                dropout_modalities=dropout_modalities, augment_audio=augment_audio, shift_px=shift_px,
+                                preprocessing=preprocessing)
         lengths = self.dataset.lengths[:max_tracks] if max_tracks else self.dataset.lengths
         self.sampler = ClipBatchSampler(lengths, clip_frames, batch_size, shuffle=True, seed=seed)
         self.num_workers = num_workers
