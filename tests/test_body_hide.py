@@ -116,6 +116,13 @@ def test_checkpoint_carries_the_option_to_inference(tmp_path, store):
     np.testing.assert_allclose(loaded["body"][0, :n].numpy(), Preprocessing().normalise(_hidden(first, 0.1)),
                                rtol=0, atol=1e-6)
     assert Preprocessing.from_dict(prep.to_dict()) == prep
+    # compare reads the store with the checkpoint's preprocessing too
+    from asd_explain.explain.av_compare import _dataset
+
+    item = _dataset(store, model)[entity]
+    hidden = _hidden(first, 0.1)  # the raw crop with the face box at the fill value (the collate normalises)
+    assert not np.array_equal(np.asarray(first.body).reshape(hidden.shape), hidden)
+    np.testing.assert_array_equal(np.asarray(item["body"]).reshape(hidden.shape), hidden)
 
 
 def test_prepared_store_hides_every_mouth_pixel_of_the_body_crops(tmp_path_factory):

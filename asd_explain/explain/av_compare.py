@@ -181,10 +181,14 @@ def _dataset(store: TrackStore, model: ASDModel) -> TrackDataset:
 
         p = model.preprocessing
         return PsfAudioDataset(TrackDataset(store, modalities=("face",), grey_norm=(p.pixel_mean, p.pixel_std)))
-    c = model.config
+    from ..data.preprocessing import model_preprocessing
+
+    c, prep = model.config, model_preprocessing(model)  # the checkpoint's: normalisation, head hidden in bodies
     names = tuple(m for m in ("face", "body", "audio") if m in c.modalities)
     return TrackDataset(store, audio_feature=c.audio_feature,
-                        n_mels=c.n_audio_features if c.audio_feature == "logmel" else 40, modalities=names)
+                        n_mels=c.n_audio_features if c.audio_feature == "logmel" else 40, modalities=names,
+                        sample_rate_hz=prep.sample_rate_hz, grey_norm=(prep.face_mean, prep.face_std),
+                        body_hide_face=prep.hide_margin)
 
 
 def warm_up(model: ASDModel, batch: dict[str, Any], methods: tuple[str, ...], modalities: tuple[str, ...],
