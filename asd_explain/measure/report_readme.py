@@ -29,7 +29,7 @@ def _fmt(value: float, fmt: str) -> str:
     if fmt == "%":
         return f"{100 * value:.1f}%"
     if fmt == "x":
-        return f"{value:.2f}x"
+        return f"{value:.3f}x"  # three decimals: 1.998x must not read as a met 2.00x
     return format(value, fmt)
 
 
