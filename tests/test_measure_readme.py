@@ -28,6 +28,9 @@ def test_worst_seed_and_targets_at_the_last_point_only():
     assert "audio attention in the own voice (speaking reference) 2.100x (target >= 2.000x: met)" in best
     assert "(the paper's settings) 1.998x" in best  # not rounded up to 2.00
     assert last.endswith("not measured yet")
+    other = {"recipes": [{**SUMMARY["recipes"][0], "config": "configs/train_synth.yaml"}]}
+    quoted = claim_lines(other, seeds=3)[0]
+    assert "mouth pointing (motion settings) 42.0%;" in quoted and "target" not in quoted  # no verdicts there
 
 
 def test_only_the_block_is_rewritten(tmp_path):
