@@ -55,6 +55,13 @@ BENCHMARKS: tuple[Benchmark, ...] = (
 )
 
 
+def child_env(root: Path) -> dict[str, str]:
+    """The environment of the commands measure runs: the checkout ``root``'s packages first on the path."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(root) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
 def select(names: str) -> tuple[Benchmark, ...]:
     """``all``, ``none`` or comma-separated names; a one-line error naming an unknown one."""
     if names in ("all", ""):
@@ -102,8 +109,7 @@ def run_benchmark(bench: Benchmark, out: Path, root: Path) -> dict[str, Any]:
         record.update(skipped=f"{shared_dir(root)} is absent (published weights, real clips)", wall_s=0.0)
     else:
         tick = time.monotonic()
-        env = dict(os.environ, PYTHONPATH=str(root) + (os.pathsep + os.environ["PYTHONPATH"]
-                                                      if os.environ.get("PYTHONPATH") else ""))
+        env = child_env(root)
         if bench.needs_shared and "ASD_EXPLAIN_WEIGHTS" not in env and (shared_dir(root) / "weights").is_dir():
             env["ASD_EXPLAIN_WEIGHTS"] = str(shared_dir(root) / "weights")
         proc = subprocess.run([sys.executable, *bench.argv()], cwd=root, env=env, text=True,

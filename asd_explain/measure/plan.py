@@ -177,3 +177,4 @@ def check_args(cfg: MeasureConfig, checkpoint: Path, out: Path, kind: str, setti
 def shell(program: str, args: list[str]) -> str:
     """The command line a user types: ``asd-explain train --config ...``."""
     return shlex.join([program, *args])
+

@@ -24,6 +24,7 @@ from ..train.checkpoint import load_checkpoint
 from . import benchmarks, plan
 from .plan import CHECKPOINTS, MeasureConfig
 
+ROOT = Path(__file__).resolve().parents[2]  # the checkout whose commands are measured
 PROGRAMS = {"asd-explain": "asd_explain.cli.main", "asd-prep": "data_prep.cli"}
 
 
@@ -40,20 +41,12 @@ def machine() -> dict[str, Any]:
     return {"loadavg": [round(v, 2) for v in os.getloadavg()], "cpu_count": os.cpu_count()}
 
 
-def _child_env() -> dict[str, str]:
-    """The environment of the CLIs: this checkout's packages first on the path."""
-    env = dict(os.environ)
-    root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    return env
-
-
 def run_cli(program: str, args: list[str], *, quiet: bool = False) -> dict[str, Any]:
     """Run ``program args`` (as ``python -m``); a RuntimeError with the command and the output's tail on failure.
 
     Returns the unit record: command, machine load at start and end, wall seconds."""
     start, tick = machine(), time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", PROGRAMS[program], *args], env=_child_env(),
+    proc = subprocess.run([sys.executable, "-m", PROGRAMS[program], *args], env=benchmarks.child_env(ROOT),
                           stdout=subprocess.PIPE if quiet else None, stderr=subprocess.STDOUT if quiet else None,
                           text=True)
     if proc.returncode != 0:
@@ -170,7 +163,7 @@ def checks_of(cfg: MeasureConfig, point: Path, last_point: bool) -> list[tuple[s
 
 def run_benchmarks(cfg: MeasureConfig, log: RunLog, say: Callable[[str], None]) -> None:
     """The scripts of ``benchmarks/`` (``cfg.benchmarks``), each a unit in ``<out>/benchmarks/<name>``."""
-    root = Path(__file__).resolve().parents[2]
+    root = ROOT
     for bench in benchmarks.select(cfg.benchmarks):
         out = Path(cfg.out) / "benchmarks" / bench.name
         unit = f"benchmark {bench.name}"
