@@ -5,8 +5,9 @@ printed output in ``stdout.txt``, the JSON it printed, if any, in ``result.json`
 with the command, the machine load at start and end and the wall time) and is renamed when the script
 exited 0. A long unit (``work=True``) also gets ``--work <out>/benchmarks/<name>.work``, a folder kept across
 runs and never emptied, so a unit killed half-way resumes from its finished steps. Every script measures
-its own baseline in the same run and prints the ratio, so a loaded machine moves both sides; the load is recorded beside it. A script that reads ``../shared`` (the published
-weights, the real clips) is recorded as skipped, with the reason, where that folder is absent.
+its own baseline in the same run and prints the ratio, so a loaded machine moves both sides; the load is
+recorded beside it. A script that reads ``../shared`` (the published weights, the real clips) is recorded as
+skipped, with the reason, where that folder is absent.
 """
 from __future__ import annotations
 
