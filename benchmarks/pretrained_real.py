@@ -17,7 +17,8 @@ a finished step whose command is unchanged is skipped, so a rerun after a kill c
 Prints a markdown summary, or with ``--json`` one JSON object: per model the lip-box (and grown mouth
 region) pointing of every method and of the crop centre, insertion / deletion / ms per clip per modality and
 method, every method's time over SE's, SE's insertion minus the best grad-cam method's, the modality-share
-checks, and each step's command, wall and CPU seconds.
+checks, and each step's command, wall and CPU seconds (``wall_s`` / ``cpu_s``: their sums, as each step was
+recorded when it ran, so a resumed run still reports the whole cost).
 
 Budget of the default run (both models), from docs/pretrained.md: the one-time preparation (synthetic corpus,
 face detection and crops of the four videos, then ~3.5 min for the face maps of 2 versions of every track per
@@ -191,9 +192,10 @@ def distilled(ckpt: Path) -> dict[str, Any]:
     from asd_explain.distill.checkpoint import read_distilled
 
     state = read_distilled(ckpt)
-    metrics = state.get("eval_metrics") or {}
+    metrics = state.get("eval") or {}
+    kept = ("pearson", "mse", "gate_mean_face", "fusion_audio_share")
     return {"checkpoint": str(ckpt), "step": int(state["step"]),
-            **{k: round(float(metrics[k]), 4) for k in ("pearson", "mse", "gate_mean_face") if k in metrics}}
+            **{k: round(float(metrics[k]), 4) for k in kept if k in metrics}}
 
 
 def add_compare(out: dict[str, Any], name: str, summary: list[dict[str, Any]]) -> None:
@@ -249,7 +251,8 @@ def markdown(out: dict[str, Any]) -> str:
     for name, checks in out["shares"].items():
         lines.append(f"\n{name}: shares follow occlusion " + ", ".join(
             f"{kind} {k} of {n}" for kind, (k, n) in checks["follows_occlusion"].items()))
-    lines.append(f"\n{out['wall_s'] / 60:.1f} min wall, {out['cpu_s'] / 60:.1f} CPU min (steps run this time)")
+    lines.append(f"\n{out['wall_s'] / 60:.1f} min wall, {out['cpu_s'] / 60:.1f} CPU min (all steps, as each "
+                 "was recorded when it ran)")
     return "\n".join(lines)
 
 
