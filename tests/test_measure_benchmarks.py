@@ -53,3 +53,27 @@ def test_selection_and_last_json():
     assert mb._last_json('log line\n{"a": 1}\n') == {"a": 1} and mb._last_json("no json here") is None
     for bench in mb.BENCHMARKS:  # every listed script exists
         assert (mb.Path(__file__).resolve().parents[1] / bench.argv()[0]).is_file(), bench.argv()[0]
+
+
+def test_a_work_unit_keeps_its_work_folder_across_a_failed_run(tmp_path):
+    # the fake fails on its first run after finishing a step in --work; the rerun finds the step and goes on
+    root = _repo(tmp_path, "import json, sys\nfrom pathlib import Path\n"
+                           "work = Path(sys.argv[sys.argv.index('--work') + 1])\n"
+                           "done = (work / 'step1').is_file()\n"
+                           "work.mkdir(parents=True, exist_ok=True)\n(work / 'step1').write_text('x')\n"
+                           "if not done:\n    sys.exit('killed half-way')\n"
+                           "print(json.dumps({'resumed': done, 'work': str(work)}))\n")
+    bench = mb.Benchmark("fake", "fake.py", ("--json",), work=True)
+    out = tmp_path / "out" / "benchmarks" / "fake"
+    with pytest.raises(RuntimeError, match="killed half-way"):
+        mb.run_benchmark(bench, out, root)
+    record = mb.run_benchmark(bench, out, root)
+    work = tmp_path / "out" / "benchmarks" / "fake.work"
+    assert json.loads((out / "result.json").read_text()) == {"resumed": True, "work": str(work)}
+    assert record["command"] == f"python benchmarks/fake.py --json --work {work}" and work.is_dir()
+    assert mb.Benchmark("plain", "fake.py").argv(work) == ["benchmarks/fake.py"]  # only work units get --work
+
+
+def test_the_real_footage_unit_is_registered_with_a_work_folder():
+    bench = {b.name: b for b in mb.BENCHMARKS}["pretrained_real"]
+    assert bench.needs_shared and bench.work and "--json" in bench.args

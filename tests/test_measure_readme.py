@@ -44,3 +44,60 @@ def test_only_the_block_is_rewritten(tmp_path):
     plain = tmp_path / "PLAIN.md"
     plain.write_text("no block\n")
     assert not update_readme(plain, SUMMARY, 3, "now") and plain.read_text() == "no block\n"
+
+
+def _real_result():
+    """What benchmarks/pretrained_real.py prints, built by its own add_compare from a known compare summary."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "pretrained_real.py"
+    spec = importlib.util.spec_from_file_location("pretrained_real", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+
+    def row(modality, method, ins, ms, lips=None):
+        r = {"modality": modality, "method": method, "insertion_auc": ins, "deletion_auc": 0.5, "ms_per_clip": ms}
+        if lips is not None:
+            r.update(lips_pct=lips, mouth_pct=97.5, centre_lips_pct=49.7, centre_mouth_pct=100.0, mouth_frames=199)
+        return r
+
+    out = {"models": ["light-asd", "lr-asd"], "settings": {"distill_steps": 80, "checkpoint": "best"},
+           **{k: {} for k in ("pointing", "insertion", "deletion", "ms_per_clip", "time_over_se", "insertion_gap")}}
+    script.add_compare(out, "light-asd", [
+        row("face", "se", 0.755, 500.0, 93.0), row("face", "gradcam", 0.728, 2100.0, 36.2),
+        row("face", "gradcam++", 0.754, 1800.0, 81.9), row("face", "fullgrad", 0.757, 5000.0, 50.8),
+        row("audio", "se", 0.678, 500.0), row("audio", "gradcam", 0.658, 1850.0),
+        row("audio", "gradcam++", 0.679, 1700.0)])
+    script.add_compare(out, "lr-asd", [
+        row("face", "se", 0.904, 400.0, 62.3), row("face", "gradcam", 0.877, 1600.0, 18.1),
+        row("audio", "se", 0.754, 400.0), row("audio", "gradcam", 0.710, 1500.0)])
+    return out
+
+
+def test_real_footage_line_from_the_benchmark_json():
+    from asd_explain.measure.report_readme import real_footage_line
+
+    summary = {**SUMMARY, "benchmarks": [{"name": "pretrained_real", "unit": {"wall_s": 3600.0},
+                                          "result": _real_result()}]}
+    assert real_footage_line(summary) == (
+        "- Real footage (`python benchmarks/pretrained_real.py`, one run: the published models with SE gates "
+        "distilled by `asd-explain distill`, on two real talking heads, 80 distillation steps, `best.pt`, 199 "
+        "labelled speaking frames): Light-ASD's SE face map peaks in the lip box on 93.0% of speaking frames "
+        "(GradCAM 36.2%, GradCAM++ 81.9%, the crop centre 49.7%), SE's insertion minus the best grad-cam method's "
+        "-0.002 on the face (FullGrad) and -0.001 on the audio (GradCAM++), GradCAM takes 4.20x (face) / 3.70x "
+        "(audio) SE's time; LR-ASD's SE face map peaks in the lip box on 62.3% of speaking frames (GradCAM 18.1%, "
+        "the crop centre 49.7%), SE's insertion minus the best grad-cam method's +0.027 on the face (GradCAM) and "
+        "+0.044 on the audio (GradCAM), GradCAM takes 4.00x (face) / 3.75x (audio) SE's time.")
+
+
+def test_real_footage_line_before_the_unit_ran(tmp_path):
+    from asd_explain.measure.report_readme import real_footage_line
+
+    assert real_footage_line(SUMMARY).endswith("two real talking heads): not measured yet")
+    skipped = {"benchmarks": [{"name": "pretrained_real", "unit": {"skipped": "../shared is absent"}}]}
+    assert real_footage_line(skipped).endswith("not measured yet (skipped: ../shared is absent)")
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{BEGIN}\n{END}\n")
+    update_readme(readme, SUMMARY, 3, "now")
+    assert readme.read_text().splitlines()[-2].endswith("not measured yet")

@@ -3,9 +3,11 @@
 Each benchmark is one resumable unit, like a check: it runs into ``<out>/benchmarks/<name>.tmp`` (its
 printed output in ``stdout.txt``, the JSON it printed, if any, in ``result.json``, and ``measure_unit.json``
 with the command, the machine load at start and end and the wall time) and is renamed when the script
-exited 0. Every script measures its own baseline in the same run and prints the ratio, so a loaded machine
-moves both sides; the load is recorded beside it. A script that reads ``../shared`` (the published
-weights, the real clips) is recorded as skipped, with the reason, where that folder is absent.
+exited 0. A long unit (``work=True``) also gets ``--work <out>/benchmarks/<name>.work``, a folder kept across
+runs and never emptied, so a unit killed half-way resumes from its finished steps. Every script measures
+its own baseline in the same run and prints the ratio, so a loaded machine moves both sides; the load is
+recorded beside it. A script that reads ``../shared`` (the published weights, the real clips) is recorded as
+skipped, with the reason, where that folder is absent.
 """
 from __future__ import annotations
 
@@ -25,15 +27,24 @@ from ..config import atomic_write_text
 
 @dataclass(frozen=True)
 class Benchmark:
-    """One script of ``benchmarks/`` with its arguments; ``needs_shared``: it reads ``../shared``."""
+    """One script of ``benchmarks/`` with its arguments; ``needs_shared``: it reads ``../shared``; ``work``: it
+    takes ``--work DIR``, a folder it resumes from (see the module docstring)."""
 
     name: str
     script: str
     args: tuple[str, ...] = ()
     needs_shared: bool = False
+    work: bool = False
 
-    def argv(self) -> list[str]:
-        return [f"benchmarks/{self.script}", *self.args]
+    def argv(self, folder: Path | None = None) -> list[str]:
+        """The script and its arguments; ``folder``: the work folder, passed as ``--work`` when ``work``."""
+        extra = ["--work", str(folder)] if self.work and folder is not None else []
+        return [f"benchmarks/{self.script}", *self.args, *extra]
+
+
+def work_dir(out: Path) -> Path:
+    """The kept work folder beside a unit's folder ``out``: ``<name>.work`` (not ``.tmp``, which is emptied)."""
+    return out.with_name(out.name + ".work")
 
 
 BENCHMARKS: tuple[Benchmark, ...] = (
@@ -52,6 +63,8 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark("authors_scores_auc", "authors_scores_auc.py", ("--json",), needs_shared=True),
     Benchmark("modality_shares_real", "modality_shares_real.py", ("--json",), needs_shared=True),
     Benchmark("mouth_landmarks", "mouth_landmarks.py", ("--json",), needs_shared=True),
+    # distils the SE gates of both published models, then compare + shares on the real clips: ~1-1.5 h
+    Benchmark("pretrained_real", "pretrained_real.py", ("--json",), needs_shared=True, work=True),
 )
 
 
@@ -102,7 +115,8 @@ def run_benchmark(bench: Benchmark, out: Path, root: Path) -> dict[str, Any]:
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    command = shlex.join(["python", *bench.argv()])
+    argv = bench.argv(work_dir(out))
+    command = shlex.join(["python", *argv])
     record: dict[str, Any] = {"command": command, "loadavg_start": [round(v, 2) for v in os.getloadavg()],
                               "cpu_count": os.cpu_count()}
     if bench.needs_shared and not shared_dir(root).is_dir():
@@ -112,7 +126,7 @@ def run_benchmark(bench: Benchmark, out: Path, root: Path) -> dict[str, Any]:
         env = child_env(root)
         if bench.needs_shared and "ASD_EXPLAIN_WEIGHTS" not in env and (shared_dir(root) / "weights").is_dir():
             env["ASD_EXPLAIN_WEIGHTS"] = str(shared_dir(root) / "weights")
-        proc = subprocess.run([sys.executable, *bench.argv()], cwd=root, env=env, text=True,
+        proc = subprocess.run([sys.executable, *argv], cwd=root, env=env, text=True,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         record["wall_s"] = round(time.monotonic() - tick, 1)
         atomic_write_text(tmp / "stdout.txt", proc.stdout)
@@ -135,11 +149,12 @@ def collect(out: Path, benches: tuple[Benchmark, ...]) -> list[dict[str, Any]]:
     for bench in benches:
         folder = out / "benchmarks" / bench.name
         unit = folder / "measure_unit.json"
+        command = shlex.join(["python", *bench.argv(work_dir(folder))])
         if not unit.is_file():
-            rows.append({"name": bench.name, "command": shlex.join(["python", *bench.argv()]), "unit": None})
+            rows.append({"name": bench.name, "command": command, "unit": None})
             continue
         result = folder / "result.json"
-        rows.append({"name": bench.name, "command": shlex.join(["python", *bench.argv()]),
+        rows.append({"name": bench.name, "command": command,
                      "unit": json.loads(unit.read_text()),
                      "result": json.loads(result.read_text()) if result.is_file() else None,
                      "stdout": (folder / "stdout.txt").read_text() if (folder / "stdout.txt").is_file() else ""})

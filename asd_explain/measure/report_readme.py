@@ -3,7 +3,8 @@
 ``asd-explain measure`` rewrites the lines between ``BEGIN`` and ``END`` of the README (nothing else), so
 the README quotes numbers only from the measurement, never typed in by hand. The worst seed is the minimum
 over the seeds measured (every quoted number is higher-is-better); the targets are issue 20's, judged on
-the explanation recipe only.
+the explanation recipe only. The last line is the published models on real footage, from the
+``pretrained_real`` benchmark's JSON (one run: it has no seeds).
 """
 from __future__ import annotations
 
@@ -67,6 +68,45 @@ def claim_lines(summary: dict[str, Any], seeds: int) -> list[str]:
     return lines
 
 
+REAL_UNIT = "pretrained_real"
+MODEL_NAMES = {"light-asd": "Light-ASD", "lr-asd": "LR-ASD"}
+METHOD_NAMES = {"gradcam": "GradCAM", "gradcam++": "GradCAM++", "eigengradcam": "EigenGradCAM", "fullgrad": "FullGrad"}
+
+
+def _real_model(name: str, result: dict[str, Any]) -> str:
+    """One model's clause: lip-box pointing of SE vs GradCAM / GradCAM++ / the crop centre, SE's insertion
+    minus the best grad-cam method's per modality, GradCAM's time over SE's per modality."""
+    lips = result["pointing"][name]["lips_pct"]
+    others = [f"{METHOD_NAMES[m]} {lips[m]:.1f}%" for m in ("gradcam", "gradcam++") if m in lips]
+    others.append(f"the crop centre {lips['crop centre']:.1f}%")
+    text = (f"{MODEL_NAMES.get(name, name)}'s SE face map peaks in the lip box on {lips['se']:.1f}% of speaking "
+            f"frames ({', '.join(others)})")
+    gaps = result["insertion_gap"][name]
+    if gaps:
+        text += ", SE's insertion minus the best grad-cam method's " + " and ".join(
+            f"{gap['gap']:+.3f} on the {m} ({METHOD_NAMES.get(gap['best'], gap['best'])})" for m, gap in gaps.items())
+    ratios = {m: r["gradcam"] for m, r in result["time_over_se"][name].items() if "gradcam" in r}
+    if ratios:
+        text += ", GradCAM takes " + " / ".join(f"{v:.2f}x ({m})" for m, v in ratios.items()) + " SE's time"
+    return text
+
+
+def real_footage_line(summary: dict[str, Any]) -> str:
+    """The README's line on the published models on the real clips; "not measured yet" before the unit ran."""
+    head = (f"- Real footage (`python benchmarks/{REAL_UNIT}.py`, one run: the published models with SE gates "
+            "distilled by `asd-explain distill`, on two real talking heads")
+    row = next((r for r in summary.get("benchmarks", []) if r["name"] == REAL_UNIT), None)
+    unit = row and row["unit"]
+    if not unit or unit.get("skipped") or not row.get("result"):
+        why = f" (skipped: {unit['skipped']})" if unit and unit.get("skipped") else ""
+        return f"{head}): not measured yet{why}"
+    result = row["result"]
+    s = result["settings"]
+    frames = result["pointing"][result["models"][0]].get("frames")  # the same frames for every model
+    head += f", {s['distill_steps']} distillation steps, `{s['checkpoint']}.pt`, {frames} labelled speaking frames)"
+    return f"{head}: " + "; ".join(_real_model(m, result) for m in result["models"]) + "."
+
+
 def update_readme(readme: Path, summary: dict[str, Any], seeds: int, generated: str) -> bool:
     """Rewrite the block between BEGIN and END; False (README untouched) when it has no such block."""
     try:
@@ -77,7 +117,8 @@ def update_readme(readme: Path, summary: dict[str, Any], seeds: int, generated: 
     if start < 0 or end < start:
         return False
     body = [f"Measured {generated} by `asd-explain measure` ([docs/measured.md](docs/measured.md): every seed, "
-            "25 / 50 / 100% of the budget, the commands, the machine load):", "", *claim_lines(summary, seeds)]
+            "25 / 50 / 100% of the budget, the commands, the machine load):", "", *claim_lines(summary, seeds),
+            real_footage_line(summary)]
     new = text[:start + len(BEGIN)] + "\n" + "\n".join(body) + "\n" + text[end:]
     if new != text:
         atomic_write_text(readme, new)
