@@ -117,6 +117,12 @@ class TrainConfig:
                     fusion SE): gate_l1 x the mean over blocks of mean(s). Channels the decision does not use
                     close, so the channels the heatmap threshold keeps are the ones that decide, and a
                     modality the fusion does not need gets a low share; 0 = off.
+    share_floor:    with the toolkit's fusion SE, a floor on the fusion share of every modality present in a
+                    clip (not blanked by modality dropout): ``share_floor_weight`` x the mean of
+                    relu(floor - share) over labelled frames. Without it the fusion may close a stream it is
+                    given (gate_l1 closes the slice the decision needs least), and that stream's maps then
+                    explain a stream the decision does not use (docs/measure.md); 0 = off, < 1 / modalities.
+    share_floor_weight: weight of that term.
     checkpoint_every_steps: also write ``last.pt`` every N steps (0 = at epoch ends only).
     log_every_steps: rows of train_log.csv.
     validate_every_epochs: run validation every N epochs (and at the end).
@@ -139,6 +145,8 @@ class TrainConfig:
     aux_loss_weight: float = 0.4
     blank_gate_weight: float = 0.0
     gate_l1: float = 0.0
+    share_floor: float = 0.0
+    share_floor_weight: float = 20.0
     checkpoint_every_steps: int = 50
     log_every_steps: int = 10
     validate_every_epochs: int = 1

@@ -40,7 +40,7 @@ from .checkpoint import (
 from .config import TrainConfig
 from .csv_log import CSVLog
 from .distributed import DistInfo, barrier, broadcast_object, cleanup_distributed, gather_objects, setup_distributed
-from .losses import ASDLoss, blank_share_penalty, gate_l1_penalty
+from .losses import ASDLoss, blank_share_penalty, gate_l1_penalty, share_floor_penalty
 from .validation import FrameScores, autocast_context, score_batches
 
 TRAIN_COLUMNS = ["step", "epoch", "lr", "loss", "loss_fused", "loss_audio", "loss_face", "loss_body",
@@ -88,6 +88,11 @@ class Trainer:
         self.loss_fn = ASDLoss(config.aux_loss_weight)
         if not isinstance(self.model, ASDModel) and config.blank_gate_weight > 0:
             raise ValueError(f"blank_gate_weight needs the toolkit's fusion SE; {config.init} has none")
+        if not isinstance(self.model, ASDModel) and config.share_floor > 0:
+            raise ValueError(f"share_floor needs the toolkit's fusion SE; {config.init} has none")
+        if config.share_floor < 0 or (isinstance(self.model, ASDModel) and config.share_floor > 0
+                                      and config.share_floor * len(self.model.modalities) >= 1):
+            raise ValueError(f"share_floor must be in [0, 1 / number of modalities), got {config.share_floor}")
         if config.gate_l1 < 0:
             raise ValueError(f"gate_l1 must be >= 0, got {config.gate_l1}")
         blocks = self.model.se_blocks()
@@ -95,7 +100,7 @@ class Trainer:
             raise ValueError("gate_l1 needs SE blocks; this model has none (model.se: false)")
         # the SE gates the losses read, captured with their graph during each training forward
         wanted = set(blocks) if config.gate_l1 > 0 else set()
-        wanted |= {"fusion"} & set(blocks) if config.blank_gate_weight > 0 else set()
+        wanted |= {"fusion"} & set(blocks) if config.blank_gate_weight > 0 or config.share_floor > 0 else set()
         self.loss_gates = {name: blocks[name] for name in sorted(wanted)}
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.optim.lr,
                                           weight_decay=config.optim.weight_decay,
@@ -134,7 +139,8 @@ class Trainer:
     def _open_logs(self) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         save_config(self.config, self.run_dir / "config.yaml")
-        columns = TRAIN_COLUMNS + (["gate_mean"] if self.config.gate_l1 > 0 else [])
+        columns = TRAIN_COLUMNS + (["gate_mean"] if self.config.gate_l1 > 0 else []) \
+            + (["loss_share_floor"] if self.config.share_floor > 0 else [])
         self.train_log = CSVLog(self.run_dir / "train_log.csv", columns)
         self.val_log = CSVLog(self.run_dir / "val_log.csv", VAL_COLUMNS)
         self.train_log.truncate_after(self.progress.step)
@@ -206,6 +212,12 @@ class Trainer:
             penalty = blank_share_penalty(modality_shares(fusion_gate, fusion.modalities, fusion.dim), blanked, mask)
             loss = loss + self.config.blank_gate_weight * penalty.to(loss.device)
             parts["loss_blank_share"] = float(penalty.detach())
+        if self.config.share_floor > 0 and capture.gates.get("fusion") is not None:
+            fusion = self.model.fusion
+            shares = modality_shares(capture.gates["fusion"], fusion.modalities, fusion.dim)
+            floor = share_floor_penalty(shares, blanked, mask, self.config.share_floor)
+            loss = loss + self.config.share_floor_weight * floor.to(loss.device)
+            parts["loss_share_floor"] = float(floor.detach())
         if self.config.gate_l1 > 0:
             gate = gate_l1_penalty({name: capture.gates.get(name) for name in self.loss_gates})
             loss = loss + self.config.gate_l1 * gate.to(loss.device)

@@ -55,6 +55,32 @@ def blank_share_penalty(shares: Mapping[str, torch.Tensor], blanked: Mapping[str
     return total / max(count, 1.0)
 
 
+def share_floor_penalty(shares: Mapping[str, torch.Tensor], blanked: Mapping[str, torch.Tensor] | None,
+                        mask: torch.Tensor | None, floor: float) -> torch.Tensor:
+    """Mean of ``relu(floor - share)`` over the modalities present in each clip and its labelled frames.
+
+    Keeps every present modality's fusion-SE share at or above ``floor``, so the fusion cannot close a stream
+    it is given (a blanked modality, ``blanked[m]`` True for its clip, is left to ``blank_share_penalty``).
+    shares: {modality: (B, T) or (B,)} with their graph; blanked: {modality: (B,) bool} or None; mask: (B, T).
+    """
+    total, count = None, 0.0
+    for modality, share in shares.items():
+        per_frame = share if share.dim() == 2 else share[:, None]
+        frames = mask.shape[1] if mask is not None else per_frame.shape[1]
+        present = torch.ones(per_frame.shape[0], dtype=torch.bool, device=share.device)
+        if blanked is not None and modality in blanked:
+            present = ~blanked[modality].to(share.device)
+        weight = present[:, None].to(per_frame.dtype).expand(per_frame.shape[0], frames)
+        if mask is not None:
+            weight = weight * mask.to(per_frame.dtype)
+        term = (torch.relu(floor - per_frame) * weight).sum()
+        total = term if total is None else total + term
+        count += float(weight.sum())
+    if total is None:
+        return torch.zeros(())
+    return total / max(count, 1.0)
+
+
 def gate_l1_penalty(gates: Mapping[str, torch.Tensor | None]) -> torch.Tensor:
     """Mean over SE blocks of each block's mean gate value (the excitation ``s`` with its graph).
 
