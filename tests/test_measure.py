@@ -149,3 +149,20 @@ def test_resuming_to_a_larger_step_budget_gives_the_same_weights(tiny_data, tmp_
     a = load_checkpoint(straight.last_checkpoint)["model_state"]
     b = load_checkpoint(resumed.last_checkpoint)["model_state"]
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_an_edited_recipe_never_resumes_a_run_made_with_the_old_one(tmp_path):
+    from asd_explain.measure.runner import check_recipe
+
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("optim:\n  max_steps: 10\n")
+    cfg = MeasureConfig(recipes=(str(recipe),), seeds=(0,), out=str(tmp_path / "runs"), overrides=("seed=0",))
+    check_recipe(cfg, str(recipe), 0)
+    stamp = json.loads((tmp_path / "runs" / "r" / "seed0" / "recipe.json").read_text())
+    assert stamp["overrides"] == ["seed=0"] and len(stamp["sha256"]) == 64
+    check_recipe(cfg, str(recipe), 0)  # the same recipe resumes
+    with pytest.raises(ValueError, match=r"seed0: trained with another version of .*r\.yaml"):
+        check_recipe(MeasureConfig(recipes=(str(recipe),), out=cfg.out), str(recipe), 0)  # other overrides
+    recipe.write_text("optim:\n  max_steps: 10\nshare_floor: 0.2\n")
+    with pytest.raises(ValueError, match="move the folder away"):
+        check_recipe(cfg, str(recipe), 0)

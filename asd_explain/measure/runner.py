@@ -9,6 +9,7 @@ loses at most the unit in progress (a training resumes from its last ``last.pt``
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -116,9 +117,29 @@ def prepare_data(cfg: MeasureConfig, log: RunLog, say: Callable[[str], None]) ->
         log.ran.append(name)
 
 
+def check_recipe(cfg: MeasureConfig, recipe: str, seed: int) -> None:
+    """Record the recipe a run folder is trained with (``recipe.json``: sha256 of the YAML + the overrides);
+    a one-line error when the folder was made with another one, so an edited recipe never resumes an old run.
+    """
+    folder = plan.run_dir(cfg, recipe, seed)
+    path = plan.recipe_path(recipe)
+    want = {"recipe": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+            "overrides": list(cfg.overrides)}
+    stamp = folder / "recipe.json"
+    if stamp.exists():
+        have = json.loads(stamp.read_text())
+        if (have.get("sha256"), have.get("overrides")) != (want["sha256"], want["overrides"]):
+            raise ValueError(f"{folder}: trained with another version of {path} or other --set overrides "
+                             f"(recipe.json); move the folder away or measure into another --out")
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(stamp, json.dumps(want, indent=1) + "\n")
+
+
 def train_point(cfg: MeasureConfig, recipe: str, seed: int, steps: int, log: RunLog,
                 say: Callable[[str], None]) -> Path:
     """Train (resuming) to ``steps``; copy best.pt / last.pt into the point's folder; write train.json."""
+    check_recipe(cfg, recipe, seed)
     point = plan.point_dir(cfg, recipe, seed, steps)
     name = f"{plan.recipe_name(recipe)} seed {seed} train to {steps}"
     if (point / "train.json").exists():
