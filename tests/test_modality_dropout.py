@@ -115,6 +115,14 @@ def test_loss_leaves_blanked_items_out_of_their_own_aux_ce():
     assert float(total) == pytest.approx(float(fused + 0.4 * (audio + face)), abs=1e-6)
     plain, _ = ASDLoss(0.4)(output, labels, mask)
     assert float(plain) != pytest.approx(float(total), abs=1e-6)
+    # unlabelled_blanks: a clip whose face is blanked leaves the fused CE too (the audio aux CE keeps it)
+    total, parts = ASDLoss(0.4, unlabelled_blanks=("face",))(output, labels, mask, blanked)
+    fused_present = masked_cross_entropy(logits["fused"][1:], labels[1:], mask[1:])
+    assert parts["loss_fused"] == pytest.approx(float(fused_present), abs=1e-6)
+    assert float(total) == pytest.approx(float(fused_present + 0.4 * (audio + face)), abs=1e-6)
+    with pytest.raises(ConfigError, match="unlabelled_blanks: unknown modality 'lips'"):
+        load_train_config(Path(__file__).resolve().parents[1] / "configs" / "train_synth.yaml",
+                          overrides={"unlabelled_blanks": ["lips"]})
 
 
 def test_config_default_off_and_yaml_keys(tmp_path):

@@ -123,6 +123,11 @@ class TrainConfig:
                     given (gate_l1 closes the slice the decision needs least), and that stream's maps then
                     explain a stream the decision does not use (docs/measure.md); 0 = off, < 1 / modalities.
     share_floor_weight: weight of that term.
+    unlabelled_blanks: modalities whose blank (``data.modality_dropout``) leaves the clip out of the fused
+                    cross-entropy (its other modalities' auxiliary CE and the blank-share loss still count):
+                    the fusion gate learns that the blank carries ~0 share, but the classifier is never
+                    taught to decide without that modality, so the decision keeps needing it (e.g. [face]:
+                    in ASD the face track is the entity, never missing).
     checkpoint_every_steps: also write ``last.pt`` every N steps (0 = at epoch ends only).
     log_every_steps: rows of train_log.csv.
     validate_every_epochs: run validation every N epochs (and at the end).
@@ -147,6 +152,7 @@ class TrainConfig:
     gate_l1: float = 0.0
     share_floor: float = 0.0
     share_floor_weight: float = 20.0
+    unlabelled_blanks: tuple[str, ...] = ()
     checkpoint_every_steps: int = 50
     log_every_steps: int = 10
     validate_every_epochs: int = 1
@@ -154,3 +160,8 @@ class TrainConfig:
     progress: bool = True
     init: str = ""
     init_weights: str = ""
+
+    def __post_init__(self) -> None:
+        unknown = [m for m in self.unlabelled_blanks if m not in MODALITIES]
+        if unknown:
+            raise ValueError(f"unlabelled_blanks: unknown modality {unknown[0]!r} (audio, face, body)")

@@ -85,7 +85,7 @@ class Trainer:
         self.last_path = self.run_dir / "checkpoints" / "last.pt"
         self.best_path = self.run_dir / "checkpoints" / "best.pt"
         self.model = build_training_model(config).to(self.dist.device)
-        self.loss_fn = ASDLoss(config.aux_loss_weight)
+        self.loss_fn = ASDLoss(config.aux_loss_weight, config.unlabelled_blanks)
         if not isinstance(self.model, ASDModel) and config.blank_gate_weight > 0:
             raise ValueError(f"blank_gate_weight needs the toolkit's fusion SE; {config.init} has none")
         if not isinstance(self.model, ASDModel) and config.share_floor > 0:

@@ -94,18 +94,27 @@ def gate_l1_penalty(gates: Mapping[str, torch.Tensor | None]) -> torch.Tensor:
 
 
 class ASDLoss(torch.nn.Module):
-    """total = CE(fused) + aux_weight * sum_m CE(aux_m). Returns (total, {name: detached value})."""
+    """total = CE(fused) + aux_weight * sum_m CE(aux_m). Returns (total, {name: detached value}).
 
-    def __init__(self, aux_weight: float = 0.4) -> None:
+    ``unlabelled_blanks``: modalities whose blank (modality dropout) leaves the clip out of the fused CE.
+    """
+
+    def __init__(self, aux_weight: float = 0.4, unlabelled_blanks: tuple[str, ...] = ()) -> None:
         super().__init__()
         if aux_weight < 0:
             raise ValueError(f"aux_weight must be >= 0, got {aux_weight}")
         self.aux_weight = aux_weight
+        self.unlabelled_blanks = tuple(unlabelled_blanks)
 
     def forward(self, output: Mapping[str, Any], labels: torch.Tensor,
                 mask: torch.Tensor | None = None,
                 blanked: Mapping[str, torch.Tensor] | None = None) -> tuple[torch.Tensor, dict[str, float]]:
-        fused = masked_cross_entropy(output["logits"], labels, mask)
+        fused_mask = mask
+        for modality in self.unlabelled_blanks:  # the fused head is not taught to decide without these
+            if blanked is not None and modality in blanked:
+                present = ~blanked[modality].to(labels.device)[:, None].expand_as(labels)
+                fused_mask = present if fused_mask is None else fused_mask & present
+        fused = masked_cross_entropy(output["logits"], labels, fused_mask)
         total = fused
         parts = {"loss_fused": fused.detach()}
         for modality, logits in output.get("aux_logits", {}).items():

@@ -109,7 +109,8 @@ def _fine_tune_published(config: TrainConfig, train_store: TrackStore, val_store
         raise ConfigError(f"init: {err}") from None
     data = config.data
     unused = [f"{name}={value}" for name, value in (("data.modality_dropout", data.modality_dropout),
-              ("gate_l1", config.gate_l1), ("blank_gate_weight", config.blank_gate_weight)) if value]
+              ("gate_l1", config.gate_l1), ("blank_gate_weight", config.blank_gate_weight),
+              ("share_floor", config.share_floor), ("unlabelled_blanks", list(config.unlabelled_blanks))) if value]
     if unused:
         raise ConfigError(f"init {config.init}: {', '.join(unused)} need the toolkit's model (its SE blocks and "
                           "modality streams); set them to 0 (see configs/finetune_pretrained.yaml)")
