@@ -1,22 +1,13 @@
 """benchmarks/explain_cost.py runs and prints one JSON object keyed by method (no timing thresholds)."""
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "explain_cost.py"
-
-
-def load_benchmark():
-    spec = importlib.util.spec_from_file_location("explain_cost", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from _bench_script import load_benchmark
 
 
 def test_json_output_is_keyed_by_method(capsys) -> None:
-    bench = load_benchmark()
+    bench = load_benchmark("explain_cost")
     code = bench.main(["--methods", "se,gradcam,eigencam", "--batch", "2", "--size", "32", "--repeats", "2",
                        "--warmup", "0", "--threads", "1", "--json"])
     assert code == 0
@@ -27,7 +18,7 @@ def test_json_output_is_keyed_by_method(capsys) -> None:
 
 
 def test_check_reports_missed_targets() -> None:
-    bench = load_benchmark()
+    bench = load_benchmark("explain_cost")
     fine = {"forward": {"seconds": 1.0, "ratio_to_forward": 1.0}, "se": {"seconds": 1.05, "ratio_to_forward": 1.05},
             "gradcam": {"seconds": 3.0, "ratio_to_forward": 3.0}, "fullgrad": {"seconds": 12, "ratio_to_forward": 12}}
     assert bench.check(fine) == []

@@ -182,12 +182,9 @@ def test_prep_labelled_arguments(tmp_path):
 
 
 def test_benchmark_reads_the_readme_segments_and_writes_the_table(tmp_path):
-    import importlib.util
+    from _bench_script import load_benchmark
 
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "compare_pretrained_real.py"
-    spec = importlib.util.spec_from_file_location("compare_pretrained_real", script)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_benchmark("compare_pretrained_real")
     readme = tmp_path / "README.md"
     readme.write_text("| file | size | speech |\n|---|---|---|\n| a.mp4 | 700 x 700 | 0.0-2.5, 3.5-4.7 |\n"
                       "| b.mp4 | 844 | 0.2-2.4 |\n")

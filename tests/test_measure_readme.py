@@ -48,13 +48,9 @@ def test_only_the_block_is_rewritten(tmp_path):
 
 def _real_result():
     """What benchmarks/pretrained_real.py prints, built by its own add_compare from a known compare summary."""
-    import importlib.util
-    from pathlib import Path
+    from _bench_script import load_benchmark
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "pretrained_real.py"
-    spec = importlib.util.spec_from_file_location("pretrained_real", path)
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = load_benchmark("pretrained_real")
 
     def row(modality, method, ins, ms, lips=None):
         r = {"modality": modality, "method": method, "insertion_auc": ins, "deletion_auc": 0.5, "ms_per_clip": ms}

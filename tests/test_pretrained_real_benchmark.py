@@ -2,21 +2,15 @@
 distill and compare defaults, the share checks counted from known rows."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import shlex
-from pathlib import Path
 
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "pretrained_real.py"
+from _bench_script import load_benchmark
 
 
 def load():
-    spec = importlib.util.spec_from_file_location("pretrained_real", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("pretrained_real")
 
 
 def test_a_finished_step_is_skipped_and_a_changed_one_reruns(tmp_path):

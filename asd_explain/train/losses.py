@@ -30,21 +30,17 @@ def masked_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, mask: torch
     return (per_frame * flat_mask).sum() / count.clamp_min(1)
 
 
-def blank_share_penalty(shares: Mapping[str, torch.Tensor], blanked: Mapping[str, torch.Tensor],
-                        mask: torch.Tensor | None) -> torch.Tensor:
-    """Mean fusion-SE share of the blanked modality over the labelled frames of the clips where it was blanked.
+def _mean_over_clips(terms: list[tuple[torch.Tensor, torch.Tensor]], mask: torch.Tensor | None) -> torch.Tensor:
+    """Mean of per-frame values over the chosen clips' labelled frames, all terms pooled.
 
-    shares: {modality: (B, T) or (B,)} with their graph; blanked: {modality: (B,) bool}; mask: (B, T) bool.
-    0 (connected to the graph) when no clip had a blank.
+    terms: [(value (B, T) or (B,), rows (B,) bool: the clips that count)]; mask: (B, T) bool or None.
+    0 (connected to the graph) when no term is given.
     """
     total, count = None, 0.0
-    for modality, share in shares.items():
-        if modality not in blanked:
-            continue
-        rows = blanked[modality].to(share.device)
-        per_frame = share if share.dim() == 2 else share[:, None]
-        weight = rows[:, None].to(per_frame.dtype).expand(per_frame.shape[0],
-                                                          mask.shape[1] if mask is not None else per_frame.shape[1])
+    for value, rows in terms:
+        per_frame = value if value.dim() == 2 else value[:, None]
+        frames = mask.shape[1] if mask is not None else per_frame.shape[1]
+        weight = rows.to(per_frame.device)[:, None].to(per_frame.dtype).expand(per_frame.shape[0], frames)
         if mask is not None:
             weight = weight * mask.to(per_frame.dtype)
         term = (per_frame * weight).sum()
@@ -55,6 +51,16 @@ def blank_share_penalty(shares: Mapping[str, torch.Tensor], blanked: Mapping[str
     return total / max(count, 1.0)
 
 
+def blank_share_penalty(shares: Mapping[str, torch.Tensor], blanked: Mapping[str, torch.Tensor],
+                        mask: torch.Tensor | None) -> torch.Tensor:
+    """Mean fusion-SE share of the blanked modality over the labelled frames of the clips where it was blanked.
+
+    shares: {modality: (B, T) or (B,)} with their graph; blanked: {modality: (B,) bool}; mask: (B, T) bool.
+    0 (connected to the graph) when no clip had a blank.
+    """
+    return _mean_over_clips([(share, blanked[m]) for m, share in shares.items() if m in blanked], mask)
+
+
 def share_floor_penalty(shares: Mapping[str, torch.Tensor], blanked: Mapping[str, torch.Tensor] | None,
                         mask: torch.Tensor | None, floor: float) -> torch.Tensor:
     """Mean of ``relu(floor - share)`` over the modalities present in each clip and its labelled frames.
@@ -63,22 +69,10 @@ def share_floor_penalty(shares: Mapping[str, torch.Tensor], blanked: Mapping[str
     it is given (a blanked modality, ``blanked[m]`` True for its clip, is left to ``blank_share_penalty``).
     shares: {modality: (B, T) or (B,)} with their graph; blanked: {modality: (B,) bool} or None; mask: (B, T).
     """
-    total, count = None, 0.0
-    for modality, share in shares.items():
-        per_frame = share if share.dim() == 2 else share[:, None]
-        frames = mask.shape[1] if mask is not None else per_frame.shape[1]
-        present = torch.ones(per_frame.shape[0], dtype=torch.bool, device=share.device)
-        if blanked is not None and modality in blanked:
-            present = ~blanked[modality].to(share.device)
-        weight = present[:, None].to(per_frame.dtype).expand(per_frame.shape[0], frames)
-        if mask is not None:
-            weight = weight * mask.to(per_frame.dtype)
-        term = (torch.relu(floor - per_frame) * weight).sum()
-        total = term if total is None else total + term
-        count += float(weight.sum())
-    if total is None:
-        return torch.zeros(())
-    return total / max(count, 1.0)
+    blanked = blanked or {}
+    return _mean_over_clips(
+        [(torch.relu(floor - share), ~blanked[m] if m in blanked else torch.ones(share.shape[0], dtype=torch.bool))
+         for m, share in shares.items()], mask)
 
 
 def gate_l1_penalty(gates: Mapping[str, torch.Tensor | None]) -> torch.Tensor:
