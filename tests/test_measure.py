@@ -166,3 +166,31 @@ def test_an_edited_recipe_never_resumes_a_run_made_with_the_old_one(tmp_path):
     recipe.write_text("optim:\n  max_steps: 10\nshare_floor: 0.2\n")
     with pytest.raises(ValueError, match="move the folder away"):
         check_recipe(cfg, str(recipe), 0)
+
+
+def test_an_edited_comment_resumes_and_an_old_stamp_is_upgraded(tmp_path):
+    import hashlib
+
+    from asd_explain.measure.runner import check_recipe
+
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("optim:\n  max_steps: 10   # the budget\n")
+    cfg = MeasureConfig(recipes=(str(recipe),), seeds=(0,), out=str(tmp_path / "runs"))
+    stamp = tmp_path / "runs" / "r" / "seed0" / "recipe.json"
+    stamp.parent.mkdir(parents=True)
+    # a stamp written before the settings hash: only the bytes' sha256
+    stamp.write_text(json.dumps({"recipe": str(recipe), "overrides": [],
+                                 "sha256": hashlib.sha256(recipe.read_bytes()).hexdigest()}))
+    check_recipe(cfg, str(recipe), 0)
+    upgraded = json.loads(stamp.read_text())
+    assert len(upgraded["settings_sha256"]) == 64
+    recipe.write_text("# the fast recipe\noptim: {max_steps: 10}  # reworded\n")  # same settings, other bytes
+    check_recipe(cfg, str(recipe), 0)
+    recipe.write_text("optim:\n  max_steps: 20   # the budget\n")
+    with pytest.raises(ValueError, match="trained with another version"):
+        check_recipe(cfg, str(recipe), 0)
+    old = tmp_path / "runs" / "r" / "seed1" / "recipe.json"  # an old stamp whose bytes differ: refused
+    old.parent.mkdir(parents=True)
+    old.write_text(json.dumps({"recipe": str(recipe), "overrides": [], "sha256": "0" * 64}))
+    with pytest.raises(ValueError, match="seed1: trained with another version"):
+        check_recipe(cfg, str(recipe), 1)

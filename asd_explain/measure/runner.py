@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+import yaml
+
 from ..config import atomic_write_text
 from ..train.checkpoint import load_checkpoint
 from . import benchmarks, plan
@@ -117,20 +119,31 @@ def prepare_data(cfg: MeasureConfig, log: RunLog, say: Callable[[str], None]) ->
         log.ran.append(name)
 
 
+def recipe_settings_sha256(path: Path) -> str:
+    """sha256 of the recipe's settings (the YAML as parsed, keys sorted): an edited comment leaves it as is."""
+    settings = yaml.safe_load(path.read_text())
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+
+
 def check_recipe(cfg: MeasureConfig, recipe: str, seed: int) -> None:
-    """Record the recipe a run folder is trained with (``recipe.json``: sha256 of the YAML + the overrides);
-    a one-line error when the folder was made with another one, so an edited recipe never resumes an old run.
+    """Record the recipe a run folder is trained with (``recipe.json``: sha256 of the YAML's settings + the
+    overrides); a one-line error when the folder was made with other settings, so an edited recipe never
+    resumes an old run (an edited comment does). A stamp from before the settings hash (only ``sha256``, of
+    the file's bytes) is compared on the bytes and, when they match, gets the settings hash.
     """
     folder = plan.run_dir(cfg, recipe, seed)
     path = plan.recipe_path(recipe)
     want = {"recipe": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-            "overrides": list(cfg.overrides)}
+            "settings_sha256": recipe_settings_sha256(path), "overrides": list(cfg.overrides)}
     stamp = folder / "recipe.json"
     if stamp.exists():
         have = json.loads(stamp.read_text())
-        if (have.get("sha256"), have.get("overrides")) != (want["sha256"], want["overrides"]):
+        key = "settings_sha256" if "settings_sha256" in have else "sha256"
+        if (have.get(key), have.get("overrides")) != (want[key], want["overrides"]):
             raise ValueError(f"{folder}: trained with another version of {path} or other --set overrides "
                              f"(recipe.json); move the folder away or measure into another --out")
+        if key == "sha256":
+            atomic_write_text(stamp, json.dumps(want, indent=1) + "\n")
         return
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_text(stamp, json.dumps(want, indent=1) + "\n")
