@@ -147,7 +147,7 @@ def run_benchmark(bench: Benchmark, out: Path, root: Path) -> dict[str, Any]:
 def portable(value: Any, out: Path, root: Path) -> Any:
     """``value`` (JSON-like) with this machine's absolute paths written as the reader's: the run folder ``out``
     as given, the checkout as ``.``, ``../shared`` as such, the Python packages as ``<site-packages>``."""
-    names = {str(out.resolve()): str(out) if not out.is_absolute() else str(out.resolve()),
+    names = {str(out.resolve()): str(out),
              str(shared_dir(root)): "../shared", str(root.resolve()): ".",
              sysconfig.get_paths()["purelib"]: "<site-packages>"}
     text = json.dumps(value)
