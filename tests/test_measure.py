@@ -161,17 +161,35 @@ def test_an_edited_recipe_never_resumes_a_run_made_with_the_old_one(tmp_path):
     stamp = json.loads((tmp_path / "runs" / "r" / "seed0" / "recipe.json").read_text())
     assert stamp["overrides"] == ["seed=0"] and len(stamp["sha256"]) == 64
     check_recipe(cfg, str(recipe), 0)  # the same recipe resumes
-    with pytest.raises(ValueError, match=r"seed0: trained with another version of .*r\.yaml"):
+    with pytest.raises(ValueError, match=r"seed0: trained with other settings than .*r\.yaml \(other --set overr"):
         check_recipe(MeasureConfig(recipes=(str(recipe),), out=cfg.out), str(recipe), 0)  # other overrides
-    recipe.write_text("optim:\n  max_steps: 10\nshare_floor: 0.2\n")
-    with pytest.raises(ValueError, match="move the folder away"):
+    recipe.write_text("optim:\n  max_steps: 10\n  lr: 0.002\nshare_floor: 0.2\n")
+    with pytest.raises(ValueError, match=r"\(optim\.lr: '\(unset\)' in the run, 0\.002 in the recipe; share_floor: "
+                                         r"'\(unset\)' in the run, 0\.2 in the recipe; recipe\.json\); move the fold"):
+        check_recipe(cfg, str(recipe), 0)
+
+
+def test_a_changed_step_budget_resumes_the_run(tmp_path):
+    """The runner sets optim.max_steps / max_time_s for every point, so the budget is not part of what a run
+    folder was trained with: lowering or raising it keeps the seed's runs."""
+    from asd_explain.measure.runner import check_recipe, recipe_training
+
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("seed: 0\noptim:\n  lr: 0.001\n  max_steps: 2600\n  max_time_s: 3600\n")
+    assert recipe_training(recipe) == {"optim.lr": 0.001, "seed": 0}
+    cfg = MeasureConfig(recipes=(str(recipe),), seeds=(0,), out=str(tmp_path / "runs"))
+    check_recipe(cfg, str(recipe), 0)
+    recipe.write_text("seed: 0\noptim: {lr: 0.001, max_steps: 1300}\n")
+    check_recipe(cfg, str(recipe), 0)
+    recipe.write_text("seed: 0\noptim: {lr: 0.001, max_steps: 1300, epochs: 30}\n")
+    with pytest.raises(ValueError, match=r"optim\.epochs: '\(unset\)' in the run, 30 in the recipe"):
         check_recipe(cfg, str(recipe), 0)
 
 
 def test_an_edited_comment_resumes_and_an_old_stamp_is_upgraded(tmp_path):
     import hashlib
 
-    from asd_explain.measure.runner import check_recipe
+    from asd_explain.measure.runner import check_recipe, recipe_settings_sha256
 
     recipe = tmp_path / "r.yaml"
     recipe.write_text("optim:\n  max_steps: 10   # the budget\n")
@@ -186,11 +204,49 @@ def test_an_edited_comment_resumes_and_an_old_stamp_is_upgraded(tmp_path):
     assert len(upgraded["settings_sha256"]) == 64
     recipe.write_text("# the fast recipe\noptim: {max_steps: 10}  # reworded\n")  # same settings, other bytes
     check_recipe(cfg, str(recipe), 0)
-    recipe.write_text("optim:\n  max_steps: 20   # the budget\n")
-    with pytest.raises(ValueError, match="trained with another version"):
+    assert json.loads(stamp.read_text())["training"] == {}  # budget only: nothing the training depends on
+    recipe.write_text("optim:\n  max_steps: 20   # the budget\n  lr: 0.1\n")
+    with pytest.raises(ValueError, match="optim.lr: '\\(unset\\)' in the run, 0.1 in the recipe"):
         check_recipe(cfg, str(recipe), 0)
     old = tmp_path / "runs" / "r" / "seed1" / "recipe.json"  # an old stamp whose bytes differ: refused
     old.parent.mkdir(parents=True)
     old.write_text(json.dumps({"recipe": str(recipe), "overrides": [], "sha256": "0" * 64}))
-    with pytest.raises(ValueError, match="seed1: trained with another version"):
+    with pytest.raises(ValueError, match="seed1: trained with other settings than .* \\(another version of the rec"):
         check_recipe(cfg, str(recipe), 1)
+    # a stamp hashing all the settings (budget included): upgraded when they match, refused when not
+    older = tmp_path / "runs" / "r" / "seed2" / "recipe.json"
+    older.parent.mkdir(parents=True)
+    older.write_text(json.dumps({"recipe": str(recipe), "overrides": [], "sha256": "0" * 64,
+                                 "settings_sha256": recipe_settings_sha256(recipe)}))
+    check_recipe(cfg, str(recipe), 2)
+    assert json.loads(older.read_text())["training"] == {"optim.lr": 0.1}
+
+
+@pytest.mark.slow
+def test_a_point_below_the_seeds_run_is_trained_afresh(measured, tmp_path):
+    """The budget lowered after a seed trained past a new point (4 steps measured, then a point at 2): that point
+    is trained from scratch in its own run folder; the seed's run is untouched."""
+    import shutil
+
+    from asd_explain.measure.runner import train_point
+
+    root, _ = measured
+    out = tmp_path / "runs"
+    shutil.copytree(root / "runs" / "train_synth", out / "train_synth")
+    recipe = tmp_path / "train_synth.yaml"  # the same recipe with another budget: the stamp accepts it
+    recipe.write_text(RECIPE.read_text().replace("max_steps: 1100", "max_steps: 8"))
+    cfg = MeasureConfig(recipes=(str(recipe),), seeds=(0,), data=str(root / "data"), out=str(out),
+                        overrides=tuple(SMALL), quiet=True)
+    seed_last = out / "train_synth" / "seed0" / "train" / "checkpoints" / "last.pt"
+    before = load_checkpoint(seed_last)
+    log, lines = RunLog(), []
+    point = train_point(cfg, str(recipe), 0, 2, log, lines.append)
+    assert "afresh in" in lines[0] and "run_dir=" + str(point / "run" / "train") in lines[0]
+    record = _json(point / "train.json")
+    assert record["trained_afresh"] is True and record["steps"] == 2 and record["target_steps"] == 2
+    assert load_checkpoint(point / "last.pt")["progress"]["step"] == 2
+    assert not (point / "run" / "train" / "checkpoints").exists()  # copied beside the point, then removed
+    after = load_checkpoint(seed_last)
+    assert after["progress"]["step"] == before["progress"]["step"] == 4
+    assert all(torch.equal(before["model_state"][k], after["model_state"][k]) for k in before["model_state"])
+    assert train_point(cfg, str(recipe), 0, 2, log, lines.append) == point and len(lines) == 1  # done: skipped

@@ -141,10 +141,12 @@ def run_dir(cfg: MeasureConfig, recipe: str, seed: int) -> Path:
     return Path(cfg.out) / recipe_name(recipe) / f"seed{seed}"
 
 
-def train_args(cfg: MeasureConfig, recipe: str, seed: int, steps: int) -> list[str]:
-    """argv after ``asd-explain``: train to ``steps`` in total (resuming the run folder)."""
+def train_args(cfg: MeasureConfig, recipe: str, seed: int, steps: int, folder: Path | None = None) -> list[str]:
+    """argv after ``asd-explain``: train to ``steps`` in total (resuming the run folder: ``folder``, by default
+    the seed's ``train``)."""
+    folder = run_dir(cfg, recipe, seed) / "train" if folder is None else folder
     args = ["train", "--config", str(recipe_path(recipe)), "--store", str(stores(cfg)["store"]),
-            "--set", f"run_dir={run_dir(cfg, recipe, seed) / 'train'}", "--set", f"seed={seed}",
+            "--set", f"run_dir={folder}", "--set", f"seed={seed}",
             "--set", f"optim.max_steps={steps}", "--set", "optim.max_time_s=0"]
     for item in cfg.overrides:
         args += ["--set", item]

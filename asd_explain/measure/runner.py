@@ -119,49 +119,102 @@ def prepare_data(cfg: MeasureConfig, log: RunLog, say: Callable[[str], None]) ->
         log.ran.append(name)
 
 
+# set by the runner for every point (``plan.train_args``), so not part of what a run folder was trained with
+BUDGET_KEYS = (("optim", "max_steps"), ("optim", "max_time_s"))
+
+
 def recipe_settings_sha256(path: Path) -> str:
     """sha256 of the recipe's settings (the YAML as parsed, keys sorted): an edited comment leaves it as is."""
     settings = yaml.safe_load(path.read_text())
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
 
 
+def recipe_training(path: Path) -> dict[str, Any]:
+    """The recipe's settings a run folder's training depends on: the YAML as parsed, flattened to dotted keys,
+    without the step budget and time limit (the runner sets both for every point, so a run folder serves any
+    budget: the LR decays per epoch and the batches are a function of (seed, epoch))."""
+    flat: dict[str, Any] = {}
+
+    def walk(node: Any, prefix: str) -> None:
+        if isinstance(node, dict) and node:
+            for key, value in node.items():
+                walk(value, f"{prefix}{key}.")
+        else:
+            flat[prefix[:-1]] = node
+
+    walk(yaml.safe_load(path.read_text()) or {}, "")
+    for key in BUDGET_KEYS:
+        flat.pop(".".join(key), None)
+    return dict(sorted(flat.items()))
+
+
+def _sha(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
+
+
+def _differences(have: dict[str, Any], want: dict[str, Any]) -> str:
+    keys = sorted(k for k in have.keys() | want.keys() if have.get(k, "(unset)") != want.get(k, "(unset)"))
+    shown = "; ".join(f"{k}: {have.get(k, '(unset)')!r} in the run, {want.get(k, '(unset)')!r} in the recipe"
+                      for k in keys[:3])
+    return shown + (f"; {len(keys) - 3} more" if len(keys) > 3 else "")
+
+
 def check_recipe(cfg: MeasureConfig, recipe: str, seed: int) -> None:
-    """Record the recipe a run folder is trained with (``recipe.json``: sha256 of the YAML's settings + the
-    overrides); a one-line error when the folder was made with other settings, so an edited recipe never
-    resumes an old run (an edited comment does). A stamp from before the settings hash (only ``sha256``, of
-    the file's bytes) is compared on the bytes and, when they match, gets the settings hash.
+    """Record the recipe a run folder is trained with (``recipe.json``: its training settings, their sha256 and
+    the overrides); a one-line error naming what differs when the folder was made with other settings, so an
+    edited recipe never resumes an old run. An edited comment or step budget resumes it (``recipe_training``).
+    Older stamps (a hash of all settings, or of the file's bytes) are compared on what they hashed and, when
+    they match, upgraded.
     """
     folder = plan.run_dir(cfg, recipe, seed)
     path = plan.recipe_path(recipe)
+    training = recipe_training(path)
     want = {"recipe": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-            "settings_sha256": recipe_settings_sha256(path), "overrides": list(cfg.overrides)}
+            "settings_sha256": recipe_settings_sha256(path), "training_sha256": _sha(training),
+            "training": training, "overrides": list(cfg.overrides)}
     stamp = folder / "recipe.json"
     if stamp.exists():
         have = json.loads(stamp.read_text())
-        key = "settings_sha256" if "settings_sha256" in have else "sha256"
+        key = next(k for k in ("training_sha256", "settings_sha256", "sha256") if k in have or k == "sha256")
         if (have.get(key), have.get("overrides")) != (want[key], want["overrides"]):
-            raise ValueError(f"{folder}: trained with another version of {path} or other --set overrides "
-                             f"(recipe.json); move the folder away or measure into another --out")
-        if key == "sha256":
+            what = (_differences(have["training"], training) if "training" in have and have[key] != want[key]
+                    else "other --set overrides" if have.get(key) == want[key] else "another version of the recipe")
+            raise ValueError(f"{folder}: trained with other settings than {path} ({what}; recipe.json); "
+                             f"move the folder away or measure into another --out")
+        if key != "training_sha256":
             atomic_write_text(stamp, json.dumps(want, indent=1) + "\n")
         return
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_text(stamp, json.dumps(want, indent=1) + "\n")
 
 
+def trained_to(run: Path) -> int:
+    """The step a run folder's ``last.pt`` is at (0 before its first checkpoint)."""
+    last = run / "train" / "checkpoints" / "last.pt"
+    return load_checkpoint(last)["progress"]["step"] if last.exists() else 0
+
+
 def train_point(cfg: MeasureConfig, recipe: str, seed: int, steps: int, log: RunLog,
                 say: Callable[[str], None]) -> Path:
-    """Train (resuming) to ``steps``; copy best.pt / last.pt into the point's folder; write train.json."""
+    """Train (resuming) to ``steps``; copy best.pt / last.pt into the point's folder; write train.json.
+
+    A point below where the seed's run already is (the budget was lowered) is trained afresh in the point's own
+    run folder (``<point>/run``, same recipe and seed; its checkpoints are removed once copied)."""
     check_recipe(cfg, recipe, seed)
     point = plan.point_dir(cfg, recipe, seed, steps)
     name = f"{plan.recipe_name(recipe)} seed {seed} train to {steps}"
     if (point / "train.json").exists():
         log.skipped.append(name)
         return point
-    args = plan.train_args(cfg, recipe, seed, steps)
+    run = plan.run_dir(cfg, recipe, seed)
+    replay = trained_to(run) > steps
+    if replay:
+        run = point / "run"
+        name += f" (afresh in {run}: the seed's run is past it)"
+    args = plan.train_args(cfg, recipe, seed, steps, run / "train")
     say(f"{name}: {plan.shell('asd-explain', args)}")
     record = run_cli("asd-explain", args, quiet=cfg.quiet)
-    checkpoints = plan.run_dir(cfg, recipe, seed) / "train" / "checkpoints"
+    checkpoints = run / "train" / "checkpoints"
     last = load_checkpoint(checkpoints / "last.pt")["progress"]
     if last["step"] > steps:
         raise RuntimeError(f"{checkpoints / 'last.pt'}: already at step {last['step']}, past {steps}; "
@@ -172,8 +225,10 @@ def train_point(cfg: MeasureConfig, recipe: str, seed: int, steps: int, log: Run
     best = load_checkpoint(point / "best.pt")["progress"]
     record.update(target_steps=steps, steps=last["step"], epochs=last["epoch"], elapsed_s=last["elapsed_s"],
                   cpu_s=last["cpu_s"], last_val_ap=last["last_val_ap"], best_step=best["step"],
-                  best_val_ap=best["best_val_ap"])
+                  best_val_ap=best["best_val_ap"], trained_afresh=replay)
     atomic_write_text(point / "train.json", json.dumps(record, indent=1) + "\n")
+    if replay:
+        shutil.rmtree(checkpoints)  # copied beside the point; the run's log and config stay
     log.ran.append(name)
     return point
 
