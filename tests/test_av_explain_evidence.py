@@ -131,6 +131,8 @@ def test_check_evidence_end_to_end_and_cli(tiny, tmp_path):
             rows = [r for r in result.rows if r.get(f"audio_tf_share_{name}", 0) > 0]
             best = np.mean([1.0 / r[f"audio_tf_share_{name}"] for r in rows])  # full-size maps, mean ratio
             assert 1.0 <= tf["ceiling_at_map_size"] <= best + 1e-6
+            if name == "own":  # the map of every voice scored on the own one: at most the own voice's ceiling
+                assert 0.0 < tf["voices_map_at_map_size"] <= tf["ceiling_at_map_size"] + 1e-6
     saved = json.loads((tmp_path / "ev" / "evidence.json").read_text())
     assert saved["summary"]["tracks"] == 2 and (tmp_path / "ev" / "per_track.csv").is_file()
 

@@ -93,3 +93,10 @@ def test_coarse_map_mass_ratio_by_hand():
     assert 1.0 < coarse < 4.0  # blurred edges leak mass out
     with pytest.raises(ValueError, match="non-empty"):
         coarse_map_mass_ratio(torch.zeros(4, 4, dtype=torch.bool), (2, 2))
+    # the map of a region scored on a part of it: an eighth of the bins holding half of the region's area
+    part = torch.zeros_like(region)
+    part[:20, :8] = True
+    assert coarse_map_mass_ratio(region, (2, 2), "nearest", scored=part) == pytest.approx(4.0)  # mass 1/2, share 1/8
+    assert coarse_map_mass_ratio(region, (40, 32), scored=~region) == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="scored must be"):
+        coarse_map_mass_ratio(region, (2, 2), scored=part[:, :16])

@@ -195,7 +195,9 @@ def track_row(explanation: TrackExplanation, evidence: TrackEvidence, track: Tra
     With ``face_cells`` also ``mouth_ceiling_hits``: the hits of the best map a feature map of that size can
     give (``metrics.pointing.coarse_map_pointing``), the ceiling of any explainer of that encoder; with
     ``audio_bands`` (F') the same for the audio in time-frequency, ``audio_tf_ceiling_map_{own,any}``
-    (``metrics.pointing.coarse_map_mass_ratio`` at (F', T) cells)."""
+    (``metrics.pointing.coarse_map_mass_ratio`` at (F', T) cells), and ``audio_tf_voices_map_own``: the map
+    of every on-screen voice at that size scored on the own voice (what a map that finds the voices but not
+    whose they are gets; the audio encoder sees the soundtrack alone)."""
     speaking = track.labels == 1
     correct = speaking & (explanation.scores >= cfg.speaking_threshold)
     row: dict[str, Any] = {"entity_id": track.entity_id, "video_id": track.video_id, "category": track.category,
@@ -222,6 +224,13 @@ def track_row(explanation: TrackExplanation, evidence: TrackEvidence, track: Tra
                 if f"audio_tf_mass_{name}" in row and region is not None and region.any():
                     row[f"audio_tf_ceiling_map_{name}"] = coarse_map_mass_ratio(
                         torch.from_numpy(region), (audio_bands, track.n_frames), cfg.maps.interpolation)
+            own, every = evidence.voice_tf_own, evidence.voice_tf_any
+            if "audio_tf_mass_own" in row and own is not None and own.any() and every is not None:
+                # the audio map is made from the soundtrack alone, the same whichever face it is paired with:
+                # the map of every on-screen voice at its size, scored on the own voice, is the reference
+                row["audio_tf_voices_map_own"] = coarse_map_mass_ratio(
+                    torch.from_numpy(every | own), (audio_bands, track.n_frames), cfg.maps.interpolation,
+                    scored=torch.from_numpy(own))
     if explanation.modality_shares:
         row.update({f"share_{m}": v for m, v in explanation.track_shares.items()})
         if blank is not None:
@@ -323,6 +332,9 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
             at_map = [r[f"audio_tf_ceiling_map_{name}"] for r in rows if f"audio_tf_ceiling_map_{name}" in r]
             if at_map:
                 found["ceiling_at_map_size"] = float(np.mean(at_map))  # a mean ratio, over the same tracks
+            voices = [r["audio_tf_voices_map_own"] for r in rows if "audio_tf_voices_map_own" in r]
+            if name == "own" and voices:
+                found["voices_map_at_map_size"] = float(np.mean(voices))
             summary[f"audio_tf_{name}"] = found
         by_threshold = {str(t): _audio_summary(rows, f"audio_mass_{name}@{t}", f"audio_share_{name}@{t}")
                         for t in AUDIO_THRESHOLDS}
@@ -393,7 +405,9 @@ def evidence_markdown(summary: dict[str, Any], cfg: EvidenceConfig, info: dict[s
                          f"(ratio of means {a['ratio_of_means']:.2f}, mean ratio {a['mean_ratio']:.2f}, "
                          f"{a['tracks']} tracks; ceiling {a['ceiling']:.2f}: all mass inside"
                          + (f"; {a['ceiling_at_map_size']:.2f} at the audio map's size" if "ceiling_at_map_size" in a
-                            else "") + ")")
+                            else "")
+                         + (f"; {a['voices_map_at_map_size']:.2f} for the map of every on-screen voice at that size"
+                            if "voices_map_at_map_size" in a else "") + ")")
     for name in ("any", "own"):
         table = summary.get(f"audio_{name}_by_envelope") or {}
         cells = [f"> {t}: {v['ratio_of_means']:.2f}" for t, v in table.items() if v]

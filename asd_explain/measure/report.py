@@ -34,6 +34,8 @@ def evidence_numbers(payload: dict[str, Any], setting: str, shares: bool = True)
     for key in ("audio_tf_own", "audio_own"):
         if key in s:
             out[f"{key}:{setting}"] = s[key]["ratio_of_means"]
+    if "voices_map_at_map_size" in s.get("audio_tf_own", {}):  # the map of every voice, scored on the own one
+        out[f"audio_tf_own_voices_map:{setting}"] = s["audio_tf_own"]["voices_map_at_map_size"]
     if shares:
         rows = payload["tracks"]
         for m in ("audio", "face", "body"):

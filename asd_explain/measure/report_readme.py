@@ -27,6 +27,11 @@ CLAIMS: list[tuple[str, str, str, float | None]] = [
 ]
 
 
+# claim key -> (reference key, words): a number of the same run quoted beside the claim to read it by
+REFERENCES = {"audio_tf_own:motion": ("audio_tf_own_voices_map:motion",
+                                      "the map of every on-screen voice at the audio map's size scores")}
+
+
 def _fmt(value: float, fmt: str) -> str:
     if fmt == "%":
         return f"{100 * value:.1f}%"
@@ -39,6 +44,15 @@ def _target(value: float, target: float | None, fmt: str) -> str:
     if target is None:
         return ""
     return f" (target >= {_fmt(target, fmt)}: {'met' if value >= target else 'not met'})"
+
+
+def _reference(stats: dict[str, Any], key: str, fmt: str) -> str:
+    ref, words = REFERENCES.get(key, (None, ""))
+    if ref not in stats:
+        return ""
+    low, high = stats[ref]["min"], stats[ref]["max"]  # the same on every seed unless the corpora differ
+    value = _fmt(low, fmt) if _fmt(low, fmt) == _fmt(high, fmt) else f"{_fmt(low, fmt)}-{_fmt(high, fmt)}"
+    return f" ({words} {value})"
 
 
 # the recipe issue 20's targets are about: the shipped explanation recipe (the others are quoted without verdicts)
@@ -59,7 +73,7 @@ def claim_lines(summary: dict[str, Any], seeds: int) -> list[str]:
                 continue
             stats = row["stats"]
             parts = [f"{label} {_fmt(stats[key]['min'], fmt)}"
-                     f"{_target(stats[key]['min'], target if judged else None, fmt)}"
+                     f"{_target(stats[key]['min'], target if judged else None, fmt)}{_reference(stats, key, fmt)}"
                      for label, key, fmt, target in CLAIMS if key in stats]
             of = f"worst of {n} seed{'s' if n > 1 else ''}"
             if n < seeds:

@@ -87,16 +87,23 @@ def coarse_map_pointing(masks: torch.Tensor, cells: tuple[int, int] | int,
 
 
 def coarse_map_mass_ratio(region: torch.Tensor, cells: tuple[int, int],
-                          interpolation: str = "bilinear") -> float:
+                          interpolation: str = "bilinear", scored: torch.Tensor | None = None) -> float:
     """Mass ratio (mass inside ``region`` / the region's share) of the best attention a ``cells`` map can
     give: each cell holds the share of its area the region covers, upsampled to the region's size as the
     SE maps are, clipped at 0 and scaled to [0, 1]. The ceiling of an explainer reading a map of that size
     (an attention over (F, 4T) spectrogram bins with an audio map of (F', T) cells, say).
 
+    ``scored`` (same shape, default ``region``): the mask the map's mass is scored on instead, e.g. the map
+    of every voice scored on one of them.
+
     region (H, W) bool with at least one True -> float.
     """
     if region.dim() != 2 or not bool(region.any()):
         raise ValueError(f"region must be a non-empty (H, W) mask, got shape {tuple(region.shape)}")
+    scored = region if scored is None else scored
+    if scored.shape != region.shape or not bool(scored.any()):
+        raise ValueError(f"scored must be a non-empty mask of the region's shape {tuple(region.shape)}, "
+                         f"got {tuple(scored.shape)}")
     if interpolation not in ("bicubic", "bilinear", "nearest"):
         raise ValueError(f"interpolation must be bicubic, bilinear or nearest, got {interpolation!r}")
     plane = region[None, None].float()
@@ -108,4 +115,4 @@ def coarse_map_mass_ratio(region: torch.Tensor, cells: tuple[int, int],
         return 1.0  # a flat map: its mass share is the area share
     attention = (attention - attention.min()) / spread
     total = float(attention.sum())
-    return float(attention[region].sum()) / total / float(region.float().mean())
+    return float(attention[scored].sum()) / total / float(scored.float().mean())
