@@ -87,7 +87,13 @@ def test_rows_and_summary_from_known_maps(tiny):
         blank.modality_shares["face"] = np.full(track.n_frames, 0.1, np.float32)
         row = track_row(good, evidence, track, EvidenceConfig(), blank)
         assert row["mouth_hits"] == row["correct_speaking_frames"] == (track.labels == 1).sum()
-        assert track_row(bad, evidence, track, EvidenceConfig(), None)["mouth_hits"] == 0
+        corner = track_row(bad, evidence, track, EvidenceConfig(), None)
+        assert corner["mouth_hits"] == 0
+        boxed = [np.argwhere(m).mean(axis=0) for m in evidence.mouth_masks[track.labels == 1] if m.any()]
+        if boxed:  # the corner (0, 0) lies minus the box centre away from it
+            assert corner["mouth_offset_dy"] == pytest.approx(np.median([-c[0] for c in boxed]))
+            assert corner["mouth_offset_dx"] == pytest.approx(np.median([-c[1] for c in boxed]))
+            assert corner["mouth_offset_dy"] < -10 and corner["mouth_offset_dx"] < -10
         full = track_row(good, evidence, track, EvidenceConfig(), None, tuple(track.face.shape[1:3]))
         assert full["mouth_ceiling_hits"] == row["correct_speaking_frames"]  # a map at crop size is the mask
         one = track_row(good, evidence, track, EvidenceConfig(), None, (1, 1))
@@ -107,6 +113,16 @@ def test_rows_and_summary_from_known_maps(tiny):
         rows.append(row)
     summary = summarise(rows)
     assert summary["mouth_pointing"] == 1.0 and summary["mouth_energy"] == pytest.approx(1.0)
+    # a map uniform over the box peaks at its first (top-left) pixel: minus half the box's extent from its centre
+    boxes = []
+    for entity in store.entity_ids:
+        track = store.read(entity)
+        masks = track_evidence(track, load_evidence(corpus / "evidence" / f"{track.video_id}.npz")).mouth_masks
+        halves = [(-np.ptp(np.nonzero(m)[0]) / 2, -np.ptp(np.nonzero(m)[1]) / 2)
+                  for m in masks[track.labels == 1] if m.any()]
+        if halves:
+            boxes.append(np.median(np.array(halves), axis=0))
+    assert summary["mouth_peak_offset_px"] == pytest.approx(list(np.median(np.array(boxes), axis=0)))
     own = summary["audio_own"]
     assert own["mass"] == pytest.approx(1.0) and own["ratio_of_means"] == pytest.approx(1.0 / own["share"])
     assert own["ceiling"] == pytest.approx(own["ratio_of_means"])  # a perfect attention reaches the ceiling

@@ -4,7 +4,8 @@ Single process: ``asd-explain train --config configs/train_synth.yaml``.
 Several processes (DDP; gloo on CPU, nccl on GPU):
 ``torchrun --nproc_per_node 2 -m asd_explain.cli.main train --config configs/train_synth.yaml``.
 Re-running the same command resumes from ``<run_dir>/checkpoints/last.pt``.
-Fine-tuning a published model: ``asd-explain train --init light-asd --config configs/finetune_pretrained.yaml --store STORE``.
+Fine-tuning a published model:
+``asd-explain train --init light-asd --config configs/finetune_pretrained.yaml --store STORE``.
 """
 from __future__ import annotations
 

@@ -210,6 +210,9 @@ def track_row(explanation: TrackExplanation, evidence: TrackEvidence, track: Tra
         energy = energy_in_mask(maps, masks)[0].numpy()
         row.update(mouth_hits=int(hits[correct].sum()), mouth_energy_sum=float(energy[correct].sum()),
                    mouth_area_sum=float(evidence.mouth_masks[correct].mean(axis=(1, 2)).sum()))
+        offset = _peak_offsets(explanation.face_maps[correct], evidence.mouth_masks[correct])
+        if offset is not None:
+            row.update(mouth_offset_dy=offset[0], mouth_offset_dx=offset[1])
         if face_cells is not None:
             ceiling = coarse_map_pointing(masks, face_cells, cfg.maps.interpolation)[0].numpy()
             row.update(mouth_ceiling_hits=int(ceiling[correct].sum()))
@@ -236,6 +239,23 @@ def track_row(explanation: TrackExplanation, evidence: TrackEvidence, track: Tra
         if blank is not None:
             row.update({f"blank_share_{m}": v for m, v in blank.track_shares.items()})
     return row
+
+
+def _peak_offsets(maps: np.ndarray, masks: np.ndarray) -> tuple[float, float] | None:
+    """Median (dy, dx) in crop pixels from the mouth box's centre to the map's maximum over the frames (N, H, W)
+    with a box; None without any. A map whose maximum misses the box at a fixed offset shows it here."""
+    keep = masks.any(axis=(1, 2))
+    if not keep.any():
+        return None
+    maps, masks = maps[keep], masks[keep]
+    width = maps.shape[2]
+    peak = maps.reshape(len(maps), -1).argmax(axis=1)
+    ys, xs = np.nonzero(masks)[1:]
+    frame = np.nonzero(masks)[0]
+    counts = np.bincount(frame, minlength=len(masks))
+    cy = np.bincount(frame, weights=ys, minlength=len(masks)) / counts
+    cx = np.bincount(frame, weights=xs, minlength=len(masks)) / counts
+    return float(np.median(peak // width - cy)), float(np.median(peak % width - cx))
 
 
 def _audio_numbers(attention: np.ndarray, evidence: TrackEvidence) -> dict[str, float]:
@@ -321,6 +341,9 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         summary["mouth_area_share"] = total("mouth_area_sum") / correct
         if "mouth_ceiling_hits" in rows[0]:
             summary["mouth_pointing_ceiling"] = total("mouth_ceiling_hits") / correct
+        offsets = [(r["mouth_offset_dy"], r["mouth_offset_dx"]) for r in rows if "mouth_offset_dy" in r]
+        if offsets:  # the median over tracks of each track's median offset
+            summary["mouth_peak_offset_px"] = [float(v) for v in np.median(np.array(offsets), axis=0)]
     if rows and "gesture_hits" in rows[0] and correct:
         summary["gesture_pointing"] = total("gesture_hits") / correct
     for name in ("own", "any"):
@@ -390,6 +413,10 @@ def evidence_markdown(summary: dict[str, Any], cfg: EvidenceConfig, info: dict[s
                      f"scored speaking frames (tolerance {cfg.pointing_tolerance_px} px; the box covers "
                      f"{100 * summary['mouth_area_share']:.1f}% of the crop; energy in it "
                      f"{100 * summary['mouth_energy']:.1f}%)")
+        if "mouth_peak_offset_px" in summary:
+            dy, dx = summary["mouth_peak_offset_px"]
+            lines.append(f"  - the maximum's offset from the mouth box's centre: dy {dy:+.1f}, dx {dx:+.1f} crop px "
+                         "(median over the tracks of each track's median)")
         if "mouth_pointing_ceiling" in summary:
             lines.append(f"  - ceiling at the face encoder's map size: {100 * summary['mouth_pointing_ceiling']:.1f}% "
                          "(the best map of that many cells: each cell = the box's share of it, upsampled the same way)")

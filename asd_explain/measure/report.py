@@ -31,6 +31,10 @@ def evidence_numbers(payload: dict[str, Any], setting: str, shares: bool = True)
     for key in ("mouth_pointing", "gesture_pointing", "mouth_pointing_ceiling"):
         if key in s:
             out[f"{key}:{setting}"] = s[key]
+    if s.get("mouth_area_share"):  # the face map's energy in the mouth box over the box's share of the crop
+        out[f"mouth_energy_ratio:{setting}"] = s["mouth_energy"] / s["mouth_area_share"]
+    if "mouth_peak_offset_px" in s:
+        out[f"mouth_peak_dy:{setting}"], out[f"mouth_peak_dx:{setting}"] = s["mouth_peak_offset_px"]
     for key in ("audio_tf_own", "audio_own"):
         if key in s:
             out[f"{key}:{setting}"] = s[key]["ratio_of_means"]

@@ -20,6 +20,7 @@ COLUMNS: list[tuple[str, str, str]] = [
     ("face share (clean)", "share_face", ".3f"),
     ("face share, faces blanked", "face_share_blanked", ".3f"),
     ("mouth pointing, motion", "mouth_pointing:motion", "%"),
+    ("mouth energy / box share, motion", "mouth_energy_ratio:motion", ".1f"),
     ("mouth, clip-mean", "mouth_pointing:clip-mean", "%"),
     ("mouth, speaking", "mouth_pointing:speaking", "%"),
     ("mouth, **paper**", "mouth_pointing:paper", "%"),
@@ -120,8 +121,10 @@ def write_report(summary: dict[str, Any], docs: Path, *, command: str, settings:
                  f"**{name}** `{' '.join(args) or '(defaults: --reference zero --z 1.282 --interpolation bicubic)'}`"
                  for name, args in EVIDENCE_SETTINGS.items()) + ". The **paper** columns are the paper's own "
              "settings (the baseline). Mouth pointing: face-map maximum in the mouth box on correctly scored "
-             "speaking frames; audio: attention mass in the time-frequency bins of the track's own voice over "
-             "their share (2x = twice chance). AP drop: val AP minus val AP with that modality's input blanked "
+             "speaking frames (mouth energy / box share: the map's energy in the box over the box's share of the "
+             "crop, 1 = chance; measured.json also has the maximum's median offset from the box centre); audio: "
+             "attention mass in the time-frequency bins of the track's own voice over their share (2x = twice chance). "
+             "AP drop: val AP minus val AP with that modality's input blanked "
              "(`asd-explain occlusion`). Steps: the step each checkpoint was saved at (best.pt: best val AP so far).",
              ""]
     for recipe in summary["recipes"]:
