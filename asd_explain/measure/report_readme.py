@@ -75,6 +75,9 @@ def claim_lines(summary: dict[str, Any], seeds: int) -> list[str]:
             parts = [f"{label} {_fmt(stats[key]['min'], fmt)}"
                      f"{_target(stats[key]['min'], target if judged else None, fmt)}{_reference(stats, key, fmt)}"
                      for label, key, fmt, target in CLAIMS if key in stats]
+            if not parts:  # trained, its checks not run yet
+                lines.append(f"{head}: trained on {n} seed{'s' if n > 1 else ''}, not checked yet")
+                continue
             of = f"worst of {n} seed{'s' if n > 1 else ''}"
             if n < seeds:
                 of += f" ({n} of {seeds} measured so far)"
