@@ -232,7 +232,7 @@ def track_row(explanation: TrackExplanation, evidence: TrackEvidence, track: Tra
                 # the audio map is made from the soundtrack alone, the same whichever face it is paired with:
                 # the map of every on-screen voice at its size, scored on the own voice, is the reference
                 row["audio_tf_voices_map_own"] = coarse_map_mass_ratio(
-                    torch.from_numpy(every | own), (audio_bands, track.n_frames), cfg.maps.interpolation,
+                    torch.from_numpy(every), (audio_bands, track.n_frames), cfg.maps.interpolation,
                     scored=torch.from_numpy(own))
     if explanation.modality_shares:
         row.update({f"share_{m}": v for m, v in explanation.track_shares.items()})
@@ -250,8 +250,7 @@ def _peak_offsets(maps: np.ndarray, masks: np.ndarray) -> tuple[float, float] | 
     maps, masks = maps[keep], masks[keep]
     width = maps.shape[2]
     peak = maps.reshape(len(maps), -1).argmax(axis=1)
-    ys, xs = np.nonzero(masks)[1:]
-    frame = np.nonzero(masks)[0]
+    frame, ys, xs = np.nonzero(masks)
     counts = np.bincount(frame, minlength=len(masks))
     cy = np.bincount(frame, weights=ys, minlength=len(masks)) / counts
     cx = np.bincount(frame, weights=xs, minlength=len(masks)) / counts

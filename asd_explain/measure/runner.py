@@ -125,8 +125,7 @@ BUDGET_KEYS = (("optim", "max_steps"), ("optim", "max_time_s"))
 
 def recipe_settings_sha256(path: Path) -> str:
     """sha256 of the recipe's settings (the YAML as parsed, keys sorted): an edited comment leaves it as is."""
-    settings = yaml.safe_load(path.read_text())
-    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+    return _sha(yaml.safe_load(path.read_text()))
 
 
 def recipe_training(path: Path) -> dict[str, Any]:
@@ -175,10 +174,14 @@ def check_recipe(cfg: MeasureConfig, recipe: str, seed: int) -> None:
     stamp = folder / "recipe.json"
     if stamp.exists():
         have = json.loads(stamp.read_text())
-        key = next(k for k in ("training_sha256", "settings_sha256", "sha256") if k in have or k == "sha256")
+        key = next((k for k in ("training_sha256", "settings_sha256") if k in have), "sha256")
         if (have.get(key), have.get("overrides")) != (want[key], want["overrides"]):
-            what = (_differences(have["training"], training) if "training" in have and have[key] != want[key]
-                    else "other --set overrides" if have.get(key) == want[key] else "another version of the recipe")
+            if have.get(key) == want[key]:
+                what = "other --set overrides"
+            elif "training" in have:
+                what = _differences(have["training"], training)
+            else:
+                what = "another version of the recipe"
             raise ValueError(f"{folder}: trained with other settings than {path} ({what}; recipe.json); "
                              f"move the folder away or measure into another --out")
         if key != "training_sha256":
