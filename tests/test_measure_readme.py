@@ -27,7 +27,8 @@ def test_worst_seed_and_targets_at_the_last_point_only():
     best, last, unchecked = lines
     assert unchecked.endswith("at the 2600-step budget: trained on 1 seed, not checked yet")
     assert "`best.pt` at the 2600-step budget, worst of 2 seeds (2 of 3 measured so far)" in best
-    assert "val AP 0.9980" in best and "mouth pointing (motion settings) 42.0% (target >= 85.0%: not met; 1 of 2 seeds meet it)" in best
+    assert "val AP 0.9980" in best
+    assert "mouth pointing (motion settings) 42.0% (target >= 85.0%: not met; 1 of 2 seeds meet it)" in best
     assert "AP lost with the faces blanked 0.060 (target >= 0.050: met)" in best
     assert ("audio attention in the own voice (speaking reference) 2.100x (target >= 2.000x: met) (the map of "
             "every on-screen voice at the audio map's size scores 2.310x-2.315x);") in best
@@ -105,3 +106,19 @@ def test_real_footage_line_before_the_unit_ran(tmp_path):
     readme.write_text(f"{BEGIN}\n{END}\n")
     update_readme(readme, SUMMARY, 3, "now")
     assert readme.read_text().splitlines()[-2].endswith("not measured yet")
+
+
+def test_verdict_once_every_seed_of_both_checkpoints_is_measured():
+    full = {"mouth_pointing:motion": [0.9, 0.86], "ap_drop:face": [0.3, 0.04], "audio_tf_own:motion": [2.1, 2.4]}
+    rows = [{"target_steps": 2600, "checkpoint": "best", "seeds": [0, 1], "stats": _stats(**full)},
+            {"target_steps": 2600, "checkpoint": "last", "seeds": [0, 1],
+             "stats": _stats(**{**full, "audio_tf_own:motion": [1.9, 2.4]})}]
+    summary = {"recipes": [{"config": "configs/train_synth_maps.yaml", "rows": rows}]}
+    verdict = claim_lines(summary, seeds=2)[-1]
+    assert verdict == ("- In short, `configs/train_synth_maps.yaml` on the worst of 2 seeds, `best.pt` and "
+                       "`last.pt`: holds: mouth pointing (motion settings); does not hold: AP lost with the faces "
+                       "blanked (`best.pt`, `last.pt`); audio attention in the own voice (speaking reference) "
+                       "(`last.pt`).")
+    assert not any("In short" in line for line in claim_lines(summary, seeds=3))  # a seed still missing
+    other = {"recipes": [{"config": "configs/train_synth.yaml", "rows": rows}]}
+    assert not any("In short" in line for line in claim_lines(other, seeds=2))  # no verdict on the 7x7 recipe

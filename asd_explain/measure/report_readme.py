@@ -66,13 +66,32 @@ def _reference(stats: dict[str, Any], key: str, fmt: str) -> str:
 EXPLANATION_RECIPES = ("train_synth_maps",)
 
 
+def verdict_line(config: str, rows: list[dict[str, Any]], seeds: int) -> str | None:
+    """The explanation recipe's targets in one sentence: which hold on the worst seed of both checkpoints,
+    which do not (and on which checkpoint); None until every checkpoint has every target on ``seeds`` seeds."""
+    targets = [(label, key) for label, key, _, target in CLAIMS if target is not None]
+    if len(rows) < 2 or any(r["stats"].get(key, {}).get("n", 0) < seeds for r in rows for _, key in targets):
+        return None
+    met, missed = [], []
+    for label, key in targets:
+        target = next(t for _, k, _, t in CLAIMS if k == key)
+        short = [f"`{r['checkpoint']}.pt`" for r in rows if r["stats"][key]["min"] < target]
+        (missed if short else met).append(f"{label} ({', '.join(short)})" if short else label)
+    text = f"- In short, `{config}` on the worst of {seeds} seeds, `best.pt` and `last.pt`: "
+    text += f"holds: {'; '.join(met)}" if met else "no target holds"
+    return text + (f"; does not hold: {'; '.join(missed)}." if missed else ".")
+
+
 def claim_lines(summary: dict[str, Any], seeds: int) -> list[str]:
-    """One bullet per recipe x checkpoint at the last point of its budget: the worst seed of each claim."""
+    """One bullet per recipe x checkpoint at the last point of its budget: the worst seed of each claim;
+    after the explanation recipe's bullets, the verdict on its targets once every seed is measured."""
     lines = []
     for recipe in summary["recipes"]:
         judged = Path(recipe["config"]).stem in EXPLANATION_RECIPES
         last = max((row["target_steps"] for row in recipe["rows"]), default=None)
-        for row in (r for r in recipe["rows"] if r["target_steps"] == last):
+        last_rows = [r for r in recipe["rows"] if r["target_steps"] == last]
+        verdict = verdict_line(recipe["config"], last_rows, seeds) if judged else None
+        for row in last_rows:
             head = f"- `{recipe['config']}`, `{row['checkpoint']}.pt` at the {last}-step budget"
             n = len(row["seeds"])
             if n == 0:
@@ -89,6 +108,8 @@ def claim_lines(summary: dict[str, Any], seeds: int) -> list[str]:
             if n < seeds:
                 of += f" ({n} of {seeds} measured so far)"
             lines.append(f"{head}, {of}: " + "; ".join(parts) + ".")
+        if verdict:
+            lines.append(verdict)
     return lines
 
 
