@@ -28,7 +28,7 @@ def test_worst_seed_and_targets_at_the_last_point_only():
     assert unchecked.endswith("at the 2600-step budget: trained on 1 seed, not checked yet")
     assert "`best.pt` at the 2600-step budget, worst of 2 seeds (2 of 3 measured so far)" in best
     assert "val AP 0.9980" in best
-    assert "mouth pointing (motion settings) 42.0% (target >= 85.0%: not met; 1 of 2 seeds meet it)" in best
+    assert "mouth pointing (motion settings) 42.0% (target >= 85.0%: not met; met on 1 of 2 seeds)" in best
     assert "AP lost with the faces blanked 0.060 (target >= 0.050: met)" in best
     assert ("audio attention in the own voice (speaking reference) 2.100x (target >= 2.000x: met) (the map of "
             "every on-screen voice at the audio map's size scores 2.310x-2.315x);") in best

@@ -49,7 +49,7 @@ def _target(stat: dict[str, Any], target: float | None, fmt: str) -> str:
     values = list(stat.get("values", {}).values())
     seeds = ""
     if len(values) > 1:
-        seeds = f"; {sum(v >= target for v in values)} of {len(values)} seeds meet it"
+        seeds = f"; met on {sum(v >= target for v in values)} of {len(values)} seeds"
     return f" (target >= {_fmt(target, fmt)}: not met{seeds})"
 
 
