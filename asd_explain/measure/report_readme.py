@@ -69,12 +69,11 @@ EXPLANATION_RECIPES = ("train_synth_maps",)
 def verdict_line(config: str, rows: list[dict[str, Any]], seeds: int) -> str | None:
     """The explanation recipe's targets in one sentence: which hold on the worst seed of both checkpoints,
     which do not (and on which checkpoint); None until every checkpoint has every target on ``seeds`` seeds."""
-    targets = [(label, key) for label, key, _, target in CLAIMS if target is not None]
-    if len(rows) < 2 or any(r["stats"].get(key, {}).get("n", 0) < seeds for r in rows for _, key in targets):
+    targets = [(label, key, target) for label, key, _, target in CLAIMS if target is not None]
+    if len(rows) < 2 or any(r["stats"].get(key, {}).get("n", 0) < seeds for r in rows for _, key, _ in targets):
         return None
     met, missed = [], []
-    for label, key in targets:
-        target = next(t for _, k, _, t in CLAIMS if k == key)
+    for label, key, target in targets:
         short = [f"`{r['checkpoint']}.pt`" for r in rows if r["stats"][key]["min"] < target]
         (missed if short else met).append(f"{label} ({', '.join(short)})" if short else label)
     text = f"- In short, `{config}` on the worst of {seeds} seeds, `best.pt` and `last.pt`: "
