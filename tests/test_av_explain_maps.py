@@ -294,3 +294,22 @@ def test_many_tracks_on_threads_equal_one_call_per_track(tmp_path_factory):
         np.testing.assert_allclose(got.audio_attention, one.audio_attention, atol=1e-5)
         for name in one.modality_shares:
             np.testing.assert_allclose(got.modality_shares[name], one.modality_shares[name], atol=1e-6)
+
+
+def test_scaled_items_per_frame_equals_each_frame_scaled_alone_and_zeroes_padding():
+    from asd_explain.explain.av_se import _scaled_items, unit_range
+
+    torch.manual_seed(1)
+    raw = torch.randn(3, 5, 6, 4) * 3 + 1
+    raw[0, 1] = 2.0  # a flat frame: all 0, not NaN
+    lengths = [5, 3, 1]
+    want = torch.zeros_like(raw)
+    for b, n in enumerate(lengths):
+        for t in range(n):
+            want[b, t] = unit_range(raw[b, t][None], per_frame=True)[0]
+    got = _scaled_items(raw.clone(), lengths, per_frame=True)
+    assert torch.allclose(got, want, atol=1e-6)
+    assert got[1, 3:].abs().max() == 0 and got[2, 1:].abs().max() == 0
+    assert float(got[0, 0].min()) == 0.0 and float(got[0, 0].max()) == 1.0 and got[0, 1].abs().max() == 0
+    track = _scaled_items(raw.clone(), lengths, per_frame=False)  # whole item: one min-max over its frames
+    assert float(track[1, :3].min()) == 0.0 and float(track[1, :3].max()) == 1.0 and track[1, 3:].abs().max() == 0

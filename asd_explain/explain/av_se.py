@@ -156,11 +156,20 @@ def unit_range(maps: torch.Tensor, per_frame: bool) -> torch.Tensor:
 
 
 def _scaled_items(maps: torch.Tensor, lengths: list[int], per_frame: bool) -> torch.Tensor:
-    """(B, T, H, W) raw maps -> each item's first n frames scaled to [0, 1], padding 0."""
-    out = torch.zeros_like(maps)
+    """(B, T, H, W) raw maps -> each item's first n frames scaled to [0, 1], padding 0. Scales ``maps`` in
+    place (the caller's fresh upsampled maps); per frame, every frame at once (one min-max pass)."""
+    if not per_frame:
+        out = torch.zeros_like(maps)
+        for b, n in enumerate(lengths):
+            out[b, :n] = unit_range(maps[b, :n], per_frame)
+        return out
+    flat = maps.reshape(maps.shape[0] * maps.shape[1], -1)
+    lo, hi = torch.aminmax(flat, dim=1, keepdim=True)
+    flat.sub_(lo).div_((hi - lo).clamp_min_(1e-12)).clamp_(0.0, 1.0)
     for b, n in enumerate(lengths):
-        out[b, :n] = unit_range(maps[b, :n], per_frame)
-    return out
+        if n < maps.shape[1]:
+            maps[b, n:] = 0.0
+    return maps
 
 
 def _scaled_audio(maps: torch.Tensor, lengths: list[int], frames: int) -> tuple[torch.Tensor, torch.Tensor]:
