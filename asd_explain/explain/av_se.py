@@ -150,26 +150,21 @@ def item_lengths(batch: Mapping[str, Any], scores: torch.Tensor) -> list[int]:
 def unit_range(maps: torch.Tensor, per_frame: bool) -> torch.Tensor:
     """Min-max scale to [0, 1]: each (H, W) frame of (T, H, W) maps, or the whole array."""
     flat = maps.reshape(maps.shape[0], -1) if per_frame else maps.reshape(1, -1)
-    lo = flat.min(dim=1, keepdim=True).values
-    hi = flat.max(dim=1, keepdim=True).values
-    return ((flat - lo) / (hi - lo).clamp_min(1e-12)).clamp_(0.0, 1.0).reshape(maps.shape)
+    lo, hi = torch.aminmax(flat, dim=1, keepdim=True)
+    return (flat - lo).div_((hi - lo).clamp_min_(1e-12)).clamp_(0.0, 1.0).reshape(maps.shape)
 
 
 def _scaled_items(maps: torch.Tensor, lengths: list[int], per_frame: bool) -> torch.Tensor:
-    """(B, T, H, W) raw maps -> each item's first n frames scaled to [0, 1], padding 0. Scales ``maps`` in
-    place (the caller's fresh upsampled maps); per frame, every frame at once (one min-max pass)."""
-    if not per_frame:
-        out = torch.zeros_like(maps)
+    """(B, T, H, W) raw maps -> each item's first n frames scaled to [0, 1], padding 0."""
+    if per_frame:  # each frame on its own: every frame of the batch in one pass
+        out = unit_range(maps.reshape(-1, *maps.shape[2:]), per_frame=True).reshape(maps.shape)
         for b, n in enumerate(lengths):
-            out[b, :n] = unit_range(maps[b, :n], per_frame)
+            out[b, n:] = 0.0
         return out
-    flat = maps.reshape(maps.shape[0] * maps.shape[1], -1)
-    lo, hi = torch.aminmax(flat, dim=1, keepdim=True)
-    flat.sub_(lo).div_((hi - lo).clamp_min_(1e-12)).clamp_(0.0, 1.0)
+    out = torch.zeros_like(maps)
     for b, n in enumerate(lengths):
-        if n < maps.shape[1]:
-            maps[b, n:] = 0.0
-    return maps
+        out[b, :n] = unit_range(maps[b, :n], per_frame=False)
+    return out
 
 
 def _scaled_audio(maps: torch.Tensor, lengths: list[int], frames: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -75,7 +75,10 @@ def verdict_line(config: str, rows: list[dict[str, Any]], seeds: int) -> str | N
     met, missed = [], []
     for label, key, target in targets:
         short = [f"`{r['checkpoint']}.pt`" for r in rows if r["stats"][key]["min"] < target]
-        (missed if short else met).append(f"{label} ({', '.join(short)})" if short else label)
+        if short:
+            missed.append(f"{label} ({', '.join(short)})")
+        else:
+            met.append(label)
     text = f"- In short, `{config}` on the worst of {seeds} seeds, `best.pt` and `last.pt`: "
     text += f"holds: {'; '.join(met)}" if met else "no target holds"
     return text + (f"; does not hold: {'; '.join(missed)}." if missed else ".")
